@@ -1,0 +1,97 @@
+"""The CoRPO advantage estimators, registered in verl's estimator registry (spec section 2).
+
+For a prompt with rollouts y_1..y_G and outcome rewards R(y_i):
+
+- ``corpo`` (adaptive, the paper's CoRPO):
+      b_mean  = (1/G) * sum_i R(y_i)
+      b_corpo = max(R_min_correct, b_mean)
+      A(y_i)  = R(y_i) - b_corpo
+  Phase 1 (b_mean < R_min_correct, correctness-seeking): the baseline is locked at R_min_correct,
+  so every failed trajectory (R < R_min_correct) gets a negative advantage. Phase 2
+  (b_mean >= R_min_correct, preference-seeking): the baseline is GRPO's group mean.
+- ``corpo_static`` (the paper's static-baseline ablation):
+      A(y_i) = R(y_i) - R_min_correct
+
+Optionally (``algorithm.corpo.norm_by_std``) A is divided by (group std + epsilon), which keeps
+its sign, so the guarantee "a failed trajectory never gets A > 0" holds either way. The scalar is
+broadcast over the response tokens and multiplied by the response mask; group statistics use the
+valid rows of a uid only (see ``corpo_advantage.groups``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from verl.trainer.ppo.core_algos import register_adv_est
+
+from corpo_advantage.groups import GroupStats, group_stats, valid_rows
+from corpo_advantage.settings import CorpoSettings
+
+
+def outcome_scores(token_level_rewards: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """(B,) outcome reward per row; raises when a valid row's reward is NaN or infinite."""
+    scores = token_level_rewards.sum(dim=-1)
+    bad = valid & ~torch.isfinite(scores)
+    if bool(bad.any()):
+        count, total = int(bad.sum()), int(valid.sum())
+        examples = scores[bad][:3].tolist()
+        raise ValueError(
+            f"CoRPO: {count} of {total} responses have a non-finite reward (e.g. {examples}); "
+            "refusing to compute advantages. Check the reward function."
+        )
+    return scores
+
+
+def _broadcast(scalars: torch.Tensor, response_mask: torch.Tensor, stats: GroupStats, settings: CorpoSettings):
+    """Normalise (optionally), zero invalid rows, broadcast over tokens: verl's (advantages, returns)."""
+    if settings.norm_by_std:
+        scalars = scalars / (stats.std + settings.epsilon)
+    scalars = torch.where(stats.valid, scalars, torch.zeros_like(scalars))
+    advantages = scalars.unsqueeze(-1) * response_mask
+    return advantages, advantages
+
+
+def _prepare(token_level_rewards, response_mask, index, config):
+    settings = CorpoSettings.from_algorithm_config(config)
+    valid = valid_rows(response_mask)
+    scores = outcome_scores(token_level_rewards, valid)
+    return settings, scores, group_stats(scores, valid, index)
+
+
+@register_adv_est("corpo")
+@torch.no_grad()
+def compute_corpo_outcome_advantage(
+    token_level_rewards: torch.Tensor,
+    response_mask: torch.Tensor,
+    index: np.ndarray | None = None,
+    config=None,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """CoRPO: A = R - max(R_min_correct, group mean) (the paper's adaptive baseline b_corpo).
+
+    Args:
+        token_level_rewards: (B, T) rewards; the outcome reward of a row is their sum.
+        response_mask: (B, T) 1 for response tokens.
+        index: (B,) uid of each row (verl's ``non_tensor_batch["uid"]``).
+        config: verl's ``algorithm`` config; reads ``algorithm.corpo.{r_min_correct, norm_by_std, epsilon}``.
+
+    Returns:
+        (advantages, returns), both (B, T), equal, zero outside the response mask.
+    """
+    settings, scores, stats = _prepare(token_level_rewards, response_mask, index, config)
+    baseline = torch.clamp(stats.mean, min=settings.r_min_correct)
+    return _broadcast(scores - baseline, response_mask, stats, settings)
+
+
+@register_adv_est("corpo_static")
+@torch.no_grad()
+def compute_corpo_static_outcome_advantage(
+    token_level_rewards: torch.Tensor,
+    response_mask: torch.Tensor,
+    index: np.ndarray | None = None,
+    config=None,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Static baseline (the paper's ablation): A = R - R_min_correct. Arguments as ``corpo``."""
+    settings, scores, stats = _prepare(token_level_rewards, response_mask, index, config)
+    return _broadcast(scores - settings.r_min_correct, response_mask, stats, settings)

@@ -1,0 +1,60 @@
+"""The CoRPO recipe's entry point: ``python -m recipe.corpo.main_corpo [hydra overrides]``.
+
+Same as ``python -m verl.trainer.main_ppo`` (the estimators work there too, with
+``algorithm.adv_estimator=corpo``), with the recipe config (``config/corpo_trainer.yaml``) and a
+trainer that logs the ``corpo/...`` diagnostics every training step.
+"""
+
+from __future__ import annotations
+
+import hydra
+import ray
+from omegaconf import DictConfig
+from verl.trainer.main_ppo import TaskRunnerV1, run_ppo
+from verl.trainer.ppo.utils import need_critic, need_reference_policy
+from verl.utils.config import validate_config
+from verl.utils.device import auto_set_device
+
+import corpo_advantage.plugin  # noqa: F401  (estimators registered even if entry points are disabled)
+
+
+class CorpoTaskRunner(TaskRunnerV1.__ray_actor_class__):
+    """verl's v1 TaskRunner whose ``sync`` trainer is ``CorpoTrainerSync``.
+
+    The swap happens inside this Ray actor's own process, so nothing else is affected.
+    """
+
+    def run(self, config: DictConfig):
+        from verl.trainer.ppo.v1.trainer_base import TRAINER_REGISTRY
+
+        from recipe.corpo.corpo_trainer import CorpoTrainerSync
+
+        TRAINER_REGISTRY["sync"] = CorpoTrainerSync
+        return super().run(config)
+
+
+def check_trainer_mode(config: DictConfig) -> None:
+    """The diagnostics hook into verl's v1 sync trainer; refuse other modes with a clear message."""
+    mode = config.trainer.v1.trainer_mode if config.trainer.use_v1 else "legacy"
+    if mode != "sync":
+        raise ValueError(
+            f"recipe.corpo.main_corpo needs verl's v1 sync trainer (trainer.use_v1=true, "
+            f"trainer.v1.trainer_mode=sync), got {mode!r}. For other trainers run "
+            "`python -m verl.trainer.main_ppo algorithm.adv_estimator=corpo ...` (no corpo/ diagnostics)."
+        )
+
+
+@hydra.main(config_path="config", config_name="corpo_trainer", version_base=None)
+def main(config: DictConfig) -> None:
+    auto_set_device(config)
+    check_trainer_mode(config)
+    validate_config(
+        config=config,
+        use_reference_policy=need_reference_policy(config),
+        use_critic=need_critic(config),
+    )
+    run_ppo(config, task_runner_class=ray.remote(CorpoTaskRunner))
+
+
+if __name__ == "__main__":
+    main()

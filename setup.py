@@ -1,0 +1,34 @@
+"""verl-corpo: CoRPO (arXiv 2511.04439) advantage estimators, reward and recipe for verl 0.9.1."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="verl-corpo",
+    version="0.1.0",
+    description="CoRPO advantage estimators, pairwise code-verifier reward and recipe for verl",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10,<3.13",
+    packages=find_packages(include=["corpo_advantage*", "data_prep*", "recipe*"]),
+    package_data={"recipe.corpo": ["config/*.yaml"]},
+    install_requires=[
+        # verl internals are used (estimator registry, v1 trainer): pinned on purpose.
+        # `verl-core` brings TransferQueue, Ray and the rest the default (v1) trainer imports, but
+        # neither vLLM nor a CUDA torch: GPU nodes add the `vllm` extra below.
+        "verl[verl-core]==0.9.1",
+        "hydra-core>=1.3",
+        "pandas>=2.0",
+        "pyarrow>=14",
+        "tqdm",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "hypothesis>=6.100", "pytest-timeout"],
+        # GPU nodes: verl's vLLM stack (vllm 0.24.0, torch 2.11.0 CUDA build; several GB).
+        "vllm": ["verl[vllm]==0.9.1"],
+    },
+    entry_points={
+        # verl imports every `verl.plugins` entry point at `import verl`, in every process:
+        # importing this module registers the `corpo` and `corpo_static` estimators.
+        "verl.plugins": ["corpo = corpo_advantage.plugin"],
+    },
+)
