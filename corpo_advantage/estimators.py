@@ -31,6 +31,8 @@ from corpo_advantage.settings import CorpoSettings
 def outcome_scores(token_level_rewards: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """(B,) outcome reward per row; raises when a valid row's reward is NaN or infinite."""
     scores = token_level_rewards.sum(dim=-1)
+    if bool(torch.isfinite(scores).all()):
+        return scores
     bad = valid & ~torch.isfinite(scores)
     if bool(bad.any()):
         count, total = int(bad.sum()), int(valid.sum())
@@ -55,7 +57,7 @@ def _prepare(token_level_rewards, response_mask, index, config):
     settings = CorpoSettings.from_algorithm_config(config)
     valid = valid_rows(response_mask)
     scores = outcome_scores(token_level_rewards, valid)
-    return settings, scores, group_stats(scores, valid, index)
+    return settings, scores, group_stats(scores, valid, index, with_std=settings.norm_by_std)
 
 
 @register_adv_est("corpo")
