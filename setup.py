@@ -20,6 +20,7 @@ setup(
         "pandas>=2.0",
         "pyarrow>=14",
         "tqdm",
+        "math-verify>=0.7",  # data_prep: math labels
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100", "pytest-timeout"],

@@ -1,0 +1,196 @@
+"""``python -m data_prep``: convert, generate, label, pairs.
+
+    python -m data_prep convert  --format codeforces --input raw.parquet --out problems.jsonl
+    python -m data_prep generate --problems problems.jsonl --model PATH --n 8 --out generations.jsonl
+    python -m data_prep label    --problems problems.jsonl --generations generations.jsonl --out labelled.parquet
+    python -m data_prep pairs    --labelled labelled.parquet [--math labelled_math.parquet] --out DIR
+
+Every command shows a progress bar, prints a summary table and saves it as JSON next to its output.
+Bad input stops with ``file, row N, field 'x': ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from tqdm import tqdm
+
+from data_prep.adapters import ADAPTERS, Skip
+from data_prep.io import DataError, count_records, read_records, write_json_atomic, write_parquet_atomic, write_table
+from data_prep.report import format_table
+
+
+def _summary_path(out: Path) -> Path:
+    return out.with_name(out.name.split(".")[0] + ".summary.json")
+
+
+def cmd_convert(args) -> dict:
+    adapter = ADAPTERS[args.format]
+    problems, skipped = [], Counter()
+    for row, record in tqdm(read_records(args.input), total=count_records(args.input), desc="convert", unit="row"):
+        try:
+            problems.append(adapter(record))
+        except Skip as why:
+            skipped[str(why)] += 1
+        except (KeyError, TypeError) as exc:
+            raise DataError(args.input, row, str(exc).strip("'"), f"not a {args.format} row: {exc!r}") from None
+    write_table(args.out, problems)
+    summary = {"input": str(args.input), "format": args.format, "problems": len(problems), "skipped": dict(skipped)}
+    print(format_table(["", "count"], [["problems written", len(problems)]] +
+                       [[f"skipped: {why}", n] for why, n in skipped.items()]))
+    return summary
+
+
+def cmd_generate(args) -> dict:
+    from data_prep.generate import generate, pick_backend
+    from data_prep.schema import load_problems
+
+    problems = list(load_problems(args.problems).values())
+    backend = pick_backend(args.backend)
+    rows = list(tqdm(generate(problems, args.model, args.n, backend, args.temperature, args.max_new_tokens, args.seed),
+                     total=len(problems) * args.n, desc=f"generate ({backend})", unit="sample"))
+    write_table(args.out, rows)
+    print(format_table(["", "value"], [["backend", backend], ["problems", len(problems)], ["samples", len(rows)]]))
+    return {"backend": backend, "model": args.model, "problems": len(problems), "samples": len(rows)}
+
+
+def cmd_label(args) -> dict:
+    from data_prep.labelling import LabelSettings, ResultCache, label_generations
+    from data_prep.sandbox import detect_isolation
+    from data_prep.schema import load_problems, read_generations
+
+    problems = load_problems(args.problems)
+    generations = list(read_generations(args.generations, problems))  # validates every row before running any
+    isolation = detect_isolation()
+    print(f"sandbox: {isolation.describe()}", file=sys.stderr)
+    settings = LabelSettings(default_time_limit_s=args.default_time_limit, default_memory_limit_mb=args.default_memory_mb,
+                             time_scale=args.time_scale, output_limit_mb=args.output_limit_mb)
+    cache_path = args.cache or Path(str(args.out) + ".cache.jsonl")
+    cache = ResultCache(None if args.no_cache else cache_path)
+    bar = tqdm(total=len(generations), desc="label", unit="response")
+    try:
+        rows = label_generations(problems, generations, settings, cache, args.workers, on_done=lambda _: bar.update())
+    finally:
+        bar.close()
+        cache.close()
+    write_parquet_atomic(args.out, rows)
+    verdicts = Counter(row["verdict"] for row in rows)
+    per_source = Counter((row["source"], row["label"]) for row in rows)
+    print(format_table(["verdict", "responses"], sorted(verdicts.items())))
+    print(format_table(["source", "correct", "incorrect"],
+                       [[s, per_source[(s, True)], per_source[(s, False)]] for s in sorted({s for s, _ in per_source})]))
+    return {
+        "problems": str(args.problems), "generations": str(args.generations), "responses": len(rows),
+        "correct": sum(row["label"] for row in rows), "verdicts": dict(verdicts),
+        "from_cache": sum(row["cached"] for row in rows), "sandbox": isolation.describe(),
+    }
+
+
+def cmd_pairs(args) -> dict:
+    from data_prep.pairing import PairSettings, make_splits
+
+    settings = PairSettings(train_size=args.train_size, val_code_id_size=args.val_code_id_size,
+                            val_code_ood_size=args.val_code_ood_size, val_math_ood_size=args.val_math_ood_size,
+                            max_pairs_per_problem=args.max_pairs_per_problem,
+                            max_val_pairs_per_problem=args.max_val_pairs_per_problem, seed=args.seed,
+                            keep_reasoning=args.keep_reasoning, max_prompt_tokens=args.max_prompt_tokens)
+    tokenizer = None
+    if args.tokenizer:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+    splits, summary = make_splits(args.labelled, args.math, settings, tokenizer, progress=lambda m: print(m, file=sys.stderr))
+    out = Path(args.out)
+    for name, rows in tqdm(splits.items(), desc="write", unit="split"):
+        if not rows:
+            print(f"warning: split {name} is empty, not written", file=sys.stderr)
+            continue
+        write_parquet_atomic(out / f"{name}.parquet", rows)
+    table = [[name, s["requested"], s["written"], s["problems"],
+              ", ".join(f"{k}={v}" for k, v in sorted(s["pair_types"].items())),
+              f"{s['one_correct_with_correct_in_A']}/{s['one_correct_with_correct_in_B']}", s["positive_label_fraction"]]
+             for name, s in summary["splits"].items()]
+    print(format_table(["split", "requested", "written", "problems", "pair types", "correct A/B", "positive"], table))
+    if summary["dropped"]:
+        print(format_table(["dropped", "responses or pairs"], sorted(summary["dropped"].items())))
+    for name, s in summary["splits"].items():
+        if s["shortfall"]:
+            print(f"warning: {name} is {s['shortfall']} pairs short of {s['requested']}", file=sys.stderr)
+    return summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m data_prep", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("convert", help="downloaded dataset rows -> problems file")
+    p.add_argument("--format", choices=sorted(ADAPTERS), required=True)
+    p.add_argument("--input", type=Path, required=True, help="a local .parquet or .jsonl file")
+    p.add_argument("--out", type=Path, required=True, help="problems file (.jsonl or .parquet)")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("generate", help="sample N responses per problem from a local model")
+    p.add_argument("--problems", type=Path, required=True)
+    p.add_argument("--model", required=True, help="local model directory (or a name vLLM can load)")
+    p.add_argument("--n", type=int, default=8, help="samples per problem")
+    p.add_argument("--backend", choices=["auto", "vllm", "transformers"], default="auto")
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--max-new-tokens", type=int, default=16384)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, required=True, help="generations file (.jsonl or .parquet)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("label", help="run each response's code against its problem's tests")
+    p.add_argument("--problems", type=Path, required=True)
+    p.add_argument("--generations", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="labelled parquet")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="candidates run at once")
+    p.add_argument("--default-time-limit", type=float, default=4.0, help="seconds per test, when a problem has none")
+    p.add_argument("--default-memory-mb", type=int, default=512)
+    p.add_argument("--time-scale", type=float, default=1.0, help="multiply every time limit (Python is slow)")
+    p.add_argument("--output-limit-mb", type=int, default=32)
+    p.add_argument("--cache", type=Path, help="resume cache (default: OUT.cache.jsonl)")
+    p.add_argument("--no-cache", action="store_true")
+    p.set_defaults(func=cmd_label)
+
+    p = sub.add_parser("pairs", help="labelled responses -> verl parquet splits")
+    p.add_argument("--labelled", type=Path, required=True, help="labelled code responses")
+    p.add_argument("--math", type=Path, help="labelled math responses (for val_math_ood)")
+    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument("--train-size", type=int, default=4890)
+    p.add_argument("--val-code-id-size", type=int, default=196)
+    p.add_argument("--val-code-ood-size", type=int, default=98)
+    p.add_argument("--val-math-ood-size", type=int, default=157)
+    p.add_argument("--max-pairs-per-problem", type=int, default=8, help="in train")
+    p.add_argument("--max-val-pairs-per-problem", type=int, default=2, help="in the validation splits")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep-reasoning", action="store_true", help="keep the candidates' <think> reasoning")
+    p.add_argument("--tokenizer", help="local tokenizer directory, for --max-prompt-tokens")
+    p.add_argument("--max-prompt-tokens", type=int, help="drop pairs whose templated prompt is longer")
+    p.set_defaults(func=cmd_pairs)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "max_prompt_tokens", None) and not args.tokenizer:
+        build_parser().error("--max-prompt-tokens needs --tokenizer")
+    try:
+        summary = args.func(args)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    summary_path = out / "summary.json" if args.command == "pairs" else _summary_path(out)
+    write_json_atomic(summary_path, summary)
+    print(f"summary saved to {summary_path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

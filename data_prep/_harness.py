@@ -1,0 +1,216 @@
+"""The in-sandbox test runner: started as ``python -I _harness.py`` in a fresh interpreter.
+
+It is a standalone script (standard library only, never imported by the package). The parent
+(``data_prep.sandbox``) starts it in the candidate's private directory with a scrubbed environment,
+inside fresh network/PID/mount namespaces when the OS allows it. The harness
+
+1. reads ``job.json`` (the candidate's code, the test inputs or the function-test code, the limits)
+   and deletes it;
+2. when started as real root, mounts private tmpfs over the world-writable directories and drops to
+   the unprivileged uid/gid chosen by the parent, so the candidate cannot write outside its directory
+   or signal the labeller;
+3. sets the resource limits (processes, file size, no core files);
+4. for each test forks a child that sets the CPU and address-space limits, connects stdin/stdout to
+   files, runs the candidate's code as ``__main__`` and exits; the harness waits for it with a
+   wall-clock limit;
+5. writes one JSON line per test to its stdout: ``{"test": i, "status": ..., "out": ...}`` and stops
+   at the first test whose program did not finish normally. Expected outputs never enter the sandbox:
+   the parent compares.
+
+Statuses: ``ok``, ``wrong_answer`` (a failed assertion of a function test), ``runtime_error``, ``timeout``, ``memory_limit``, ``output_limit``.
+"""
+
+import json
+import os
+import traceback
+import resource
+import select
+import signal
+import sys
+
+MEMORY_ERROR_EXIT = 97  # the test child's exit code when the candidate raised MemoryError
+ASSERTION_EXIT = 98  # ... when a function test's assertion failed (a wrong answer)
+
+
+def _mount_private_tmp(paths):
+    """Mount empty tmpfs over world-writable directories (only inside a private mount namespace)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for path in paths:
+        if os.path.isdir(path):
+            libc.mount(b"tmpfs", path.encode(), b"tmpfs", 0, b"size=16m,mode=1777")
+
+
+def _keep_import_paths():
+    """Reach the import path through directory descriptors opened before dropping privileges.
+
+    The interpreter may live under a directory an unprivileged uid cannot traverse (e.g. pyenv under
+    /root); ``/proc/self/fd/N`` paths keep the standard library importable after the drop. Packages
+    already imported (``collections``, ``encodings``...) get their ``__path__`` rewritten the same way.
+    """
+    moved = {}
+    for entry in sys.path:
+        if entry and os.path.isdir(entry):
+            moved[entry] = "/proc/self/fd/%d" % os.open(entry, os.O_RDONLY | os.O_DIRECTORY)
+
+    def relocate(path):
+        for old, new in moved.items():
+            if path == old or path.startswith(old + os.sep):
+                return new + path[len(old):]
+        return path
+
+    sys.path[:] = list(moved.values())
+    for module in list(sys.modules.values()):
+        package_path = getattr(module, "__path__", None)
+        if isinstance(package_path, list):
+            package_path[:] = [relocate(path) for path in package_path]
+    sys.path_importer_cache.clear()
+
+
+def _drop_privileges(uid, gid):
+    _keep_import_paths()
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+
+def _set(limit, value):
+    try:
+        resource.setrlimit(limit, (value, value))
+    except (ValueError, OSError):
+        pass
+
+
+def _child_run(code_obj, job, stdin_path, stdout_path, stderr_path):
+    """In the forked test child: limits, redirections, run the candidate, never return."""
+    try:
+        _set(resource.RLIMIT_CPU, int(job["cpu_s"]))
+        _set(resource.RLIMIT_AS, int(job["memory_bytes"]))
+        fd_in = os.open(stdin_path, os.O_RDONLY)
+        fd_out = os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd_err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd_in, 0)
+        os.dup2(fd_out, 1)
+        os.dup2(fd_err, 2)
+        for fd in (fd_in, fd_out, fd_err):
+            os.close(fd)
+        sys.stdin = open(0, "r", closefd=False)
+        sys.stdout = open(1, "w", closefd=False)
+        sys.stderr = open(2, "w", closefd=False)
+        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+        status = 0
+        try:
+            exec(code_obj, namespace)
+        except SystemExit as exc:
+            status = 0 if exc.code in (None, 0) else 1
+        except MemoryError:
+            status = MEMORY_ERROR_EXIT
+        except AssertionError:
+            traceback.print_exc()
+            status = ASSERTION_EXIT if job["kind"] == "function" else 1
+        except BaseException:
+            traceback.print_exc()
+            status = 1
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except MemoryError:
+                status = MEMORY_ERROR_EXIT
+            except BaseException:
+                status = status or 1
+        os._exit(status)
+    except BaseException:
+        os._exit(1)
+
+
+def _wait(pid, wall_s):
+    """Wait for the test child; kill it past ``wall_s``. Returns (wait status, CPU seconds, timed_out)."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        ready, _, _ = select.select([pidfd], [], [], wall_s)
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+        _, status, usage = os.wait4(pid, 0)
+        return status, usage.ru_utime + usage.ru_stime, not ready
+    finally:
+        os.close(pidfd)
+
+
+def _status_of(wait_status, cpu_s, timed_out, cpu_limit_s):
+    if timed_out:
+        return "timeout"
+    if os.WIFSIGNALED(wait_status):
+        sig = os.WTERMSIG(wait_status)
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= cpu_limit_s - 0.05):
+            return "timeout"
+        if sig == signal.SIGXFSZ:
+            return "output_limit"
+        if sig in (signal.SIGABRT, signal.SIGBUS):
+            return "memory_limit"  # what an address-space limit looks like to C code
+        return "runtime_error"
+    code = os.WEXITSTATUS(wait_status)
+    if code == 0:
+        return "ok"
+    if code == MEMORY_ERROR_EXIT:
+        return "memory_limit"
+    if code == ASSERTION_EXIT:
+        return "wrong_answer"
+    return "runtime_error"
+
+
+def _report(message):
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def main():
+    with open("job.json", encoding="utf-8") as handle:
+        job = json.load(handle)
+    os.unlink("job.json")
+    if job.get("private_tmp"):
+        _mount_private_tmp(["/tmp", "/var/tmp", "/dev/shm"])
+    if job.get("uid") is not None:
+        _drop_privileges(job["uid"], job["gid"])
+    _set(resource.RLIMIT_NPROC, int(job["nproc"]))
+    _set(resource.RLIMIT_FSIZE, int(job["output_bytes"]))
+    _set(resource.RLIMIT_CORE, 0)
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+
+    if job["kind"] == "stdio":
+        sources = [job["code"]] * len(job["inputs"])
+        inputs = job["inputs"]
+    else:  # function: prelude, candidate and check in one module
+        sources = ["\n\n".join(part for part in (job.get("prelude") or "", job["code"], job["check"]))]
+        inputs = [""]
+    try:
+        code_obj = compile(sources[0], "<candidate>", "exec")
+    except (SyntaxError, ValueError, MemoryError) as exc:
+        _report({"test": 0, "status": "runtime_error", "out": "", "error": f"{type(exc).__name__}: {exc}"})
+        return
+    for index, stdin_text in enumerate(inputs):
+        with open("stdin.txt", "w", encoding="utf-8") as handle:
+            handle.write(stdin_text)
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            _report({"test": index, "status": "runtime_error", "out": "", "error": f"fork: {exc}"})
+            return
+        if pid == 0:
+            _child_run(code_obj, job, "stdin.txt", "stdout.txt", "stderr.txt")
+        wait_status, cpu_s, timed_out = _wait(pid, float(job["wall_s"]))
+        status = _status_of(wait_status, cpu_s, timed_out, float(job["cpu_s"]))
+        message = {"test": index, "status": status, "out": ""}
+        if status == "ok" and job["kind"] == "stdio":
+            with open("stdout.txt", "rb") as handle:
+                message["out"] = handle.read().decode("utf-8", errors="replace")
+        elif status in ("runtime_error", "wrong_answer"):
+            with open("stderr.txt", "rb") as handle:
+                message["error"] = handle.read(2000).decode("utf-8", errors="replace")
+        _report(message)
+        if status != "ok":
+            return
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Labelling generations: run each candidate's code against its problem's tests (or check a math
+answer) and record ``label``, ``verdict`` and ``tests_run``.
+
+Code candidates run in :mod:`data_prep.sandbox`, several at a time (threads, each waiting on its own
+sandboxed process). Results are appended to a JSONL cache keyed by the problem, its tests and the
+hash of the code, so an interrupted run resumes where it stopped and identical programs run once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from data_prep.responses import extract_code, strip_reasoning
+from data_prep.sandbox import Limits, run_candidate
+from data_prep.schema import Problem
+
+
+@dataclass(frozen=True)
+class LabelSettings:
+    """Defaults for problems without their own limits, and a factor for Python's slowness."""
+
+    default_time_limit_s: float = 4.0
+    default_memory_limit_mb: int = 512
+    time_scale: float = 1.0
+    output_limit_mb: int = 32
+
+    def limits_for(self, problem: Problem) -> Limits:
+        return Limits(
+            time_limit_s=(problem.time_limit_s or self.default_time_limit_s) * self.time_scale,
+            memory_limit_mb=int(problem.memory_limit_mb or self.default_memory_limit_mb),
+            output_limit_mb=self.output_limit_mb,
+        )
+
+
+def cache_key(problem: Problem, code: str, limits: Limits) -> str:
+    """Stable key of one execution: problem id, tests, limits and the code's hash."""
+    digest = hashlib.sha256()
+    for part in (
+        problem.problem_id,
+        json.dumps(problem.tests, sort_keys=True),
+        json.dumps([limits.time_limit_s, limits.memory_limit_mb, limits.output_limit_mb]),
+        hashlib.sha256(code.encode()).hexdigest(),
+    ):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class ResultCache:
+    """Append-only JSONL of ``{"key", "verdict", "tests_run", "detail"}``; the last line of a key wins."""
+
+    def __init__(self, path: Path | None):
+        self.path = Path(path) if path else None
+        self._entries: dict[str, dict] = {}
+        self._lock = threading.Lock()
+        if self.path and self.path.exists():
+            with open(self.path, encoding="utf-8") as handle:
+                for line in handle:
+                    try:
+                        entry = json.loads(line)
+                        self._entries[entry["key"]] = entry
+                    except (json.JSONDecodeError, KeyError, TypeError):
+                        continue  # a line cut by an interruption
+        self._handle = open(self.path, "a", encoding="utf-8") if self.path else None
+
+    def get(self, key: str) -> dict | None:
+        return self._entries.get(key)
+
+    def put(self, key: str, result: dict) -> None:
+        entry = {"key": key, **result}
+        with self._lock:
+            self._entries[key] = entry
+            if self._handle:
+                self._handle.write(json.dumps(entry) + "\n")
+                self._handle.flush()
+
+    def close(self) -> None:
+        if self._handle:
+            self._handle.close()
+
+
+def label_math(problem: Problem, response: str) -> dict:
+    """Check the final answer with math-verify against the reference answer."""
+    from math_verify import parse, verify
+
+    logging.getLogger("math_verify").setLevel(logging.ERROR)  # it warns that we disabled its timeouts
+    answer_text = strip_reasoning(response)
+    # No signal-based timeouts: labelling may run outside the main thread.
+    predicted = parse(answer_text, parsing_timeout=None)
+    if not predicted:
+        return {"label": False, "verdict": "no_answer", "tests_run": 0, "detail": "no final answer found"}
+    gold = parse(problem.answer if "$" in problem.answer or "\\" in problem.answer else f"${problem.answer}$",
+                 parsing_timeout=None)
+    correct = bool(verify(gold, predicted, timeout_seconds=None))
+    return {"label": correct, "verdict": "passed" if correct else "wrong_answer", "tests_run": 1, "detail": ""}
+
+
+def label_one(problem: Problem, response: str, settings: LabelSettings, cache: ResultCache) -> dict:
+    """Label one response: ``{"label", "verdict", "tests_run", "detail", "cached"}``."""
+    if problem.task == "math":
+        return {**label_math(problem, response), "cached": False}
+    code, why = extract_code(response)
+    if code is None:
+        return {"label": False, "verdict": "no_code", "tests_run": 0, "detail": why, "cached": False}
+    limits = settings.limits_for(problem)
+    key = cache_key(problem, code, limits)
+    hit = cache.get(key)
+    if hit is not None:
+        return {"label": hit["verdict"] == "passed", "verdict": hit["verdict"], "tests_run": hit["tests_run"],
+                "detail": hit.get("detail", ""), "cached": True}
+    result = run_candidate(code, problem.tests, limits)
+    cache.put(key, {"verdict": result.verdict, "tests_run": result.tests_run, "detail": result.detail})
+    return {"label": result.verdict == "passed", "verdict": result.verdict, "tests_run": result.tests_run,
+            "detail": result.detail, "cached": False}
+
+
+def label_generations(
+    problems: dict[str, Problem],
+    generations: Iterable[dict],
+    settings: LabelSettings = LabelSettings(),
+    cache: ResultCache | None = None,
+    workers: int = 1,
+    on_done: Callable[[dict], None] | None = None,
+) -> list[dict]:
+    """Label every generation, in input order. Rows with a given ``label`` are not executed."""
+    cache = cache or ResultCache(None)
+
+    def work(generation: dict) -> dict:
+        problem = problems[generation["problem_id"]]
+        if generation.get("label") is not None:
+            result = {"label": generation["label"], "verdict": "given", "tests_run": 0, "detail": "", "cached": False}
+        else:
+            result = label_one(problem, generation["response"], settings, cache)
+        row = {
+            "problem_id": problem.problem_id,
+            "source": problem.source,
+            "task": problem.task,
+            "statement": problem.statement,
+            "response": generation["response"],
+            **result,
+        }
+        if on_done:
+            on_done(row)
+        return row
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(work, generations))

@@ -1,0 +1,27 @@
+"""The generate command on CPU with a tiny locally built model (transformers backend): it writes
+the generations format that the label command reads."""
+
+import subprocess
+import sys
+
+import pandas as pd
+
+from data_prep.schema import load_problems, read_generations
+from tests.data_prep_fixtures import MATH, build_tiny_model, write_jsonl
+
+
+def test_generate_writes_n_samples_per_problem(tmp_path):
+    model = build_tiny_model(tmp_path / "model")
+    problems = write_jsonl(tmp_path / "problems.jsonl", MATH[:2] + [
+        {"problem_id": "cf", "source": "codeforces", "statement": "Print a + b.",
+         "tests": {"kind": "stdio", "cases": [{"input": "1 2\n", "output": "3\n"}]}}])
+    out = tmp_path / "generations.parquet"
+    proc = subprocess.run([sys.executable, "-m", "data_prep", "generate", "--problems", str(problems), "--model",
+                           str(model), "--n", "3", "--backend", "transformers", "--max-new-tokens", "8",
+                           "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    frame = pd.read_parquet(out)
+    assert frame.groupby("problem_id").size().to_dict() == {"math/1": 3, "math/2": 3, "cf": 3}
+    assert frame["sample_index"].tolist() == [0, 1, 2] * 3
+    rows = list(read_generations(out, load_problems(problems)))
+    assert len(rows) == 9 and all(isinstance(row["response"], str) for row in rows)
