@@ -1,0 +1,44 @@
+"""verl CPU backend: the ``cpu`` platform, its three fixes and the ``hf`` rollout (verl 0.9.1 only).
+
+Loaded on request, never by an entry point::
+
+    VERL_USE_EXTERNAL_MODULES=recipe.corpo.cpu_backend VERL_PLATFORM=cpu python -m recipe.corpo.main_corpo ...
+
+verl imports ``VERL_USE_EXTERNAL_MODULES`` in every process at ``import verl`` (Ray workers inherit
+the variables from the driver), so the platform, the fixes and the rollout exist everywhere. In a
+process without ``VERL_PLATFORM=cpu`` importing this package does nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import version
+
+REQUIRED_VERL = "0.9.1"
+
+
+def cpu_platform_requested() -> bool:
+    return os.environ.get("VERL_PLATFORM", "").strip().lower() == "cpu"
+
+
+def install() -> None:
+    """Register the platform and the rollout, and apply the fixes (after checking verl's version)."""
+    installed = version("verl")
+    if installed != REQUIRED_VERL:
+        raise RuntimeError(
+            f"recipe.corpo.cpu_backend patches verl {REQUIRED_VERL} internals, but verl {installed} is installed"
+        )
+    from verl.workers.rollout import base as rollout_base
+    from verl.workers.rollout.replica import RolloutReplicaRegistry
+
+    from recipe.corpo.cpu_backend import platform  # noqa: F401  (registers "cpu")
+    from recipe.corpo.cpu_backend.hf_rollout import HFReplica
+    from recipe.corpo.cpu_backend.patches import apply_cpu_patches
+
+    apply_cpu_patches()
+    RolloutReplicaRegistry.register("hf", lambda: HFReplica)
+    rollout_base._ROLLOUT_REGISTRY[("hf", "async")] = "recipe.corpo.cpu_backend.hf_rollout.HFRolloutAdapter"
+
+
+if cpu_platform_requested():
+    install()

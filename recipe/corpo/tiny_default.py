@@ -1,0 +1,223 @@
+"""The embedded tiny default: a small Qwen2-architecture model, its tokenizer and a verifier dataset.
+
+Built locally on first use, nothing downloaded, and cached (``--out`` or ``$CORPO_TINY_HOME``,
+default ``~/.cache/verl-corpo/tiny``); a missing or incomplete cache is rebuilt::
+
+    python -m recipe.corpo.tiny_default [--out DIR] [--force]
+
+- tokenizer: byte-level BPE trained with ``tokenizers`` on the verifier prompts, with a Qwen-style
+  chat template (``<|im_start|>``/``<|im_end|>``, eos ``<|im_end|>``, pad ``<|endoftext|>``);
+- model: ``Qwen2ForCausalLM``, 2 layers, hidden 64, 2 heads of dim 32 (vLLM's CPU kernels need
+  head_dim >= 32), random weights, then a few seconds of next-token training on prompts followed
+  by ``\\boxed{vA, vB}`` answers with random scores, so that its samples parse and rewards vary
+  within a group (a purely random model fails every sample alike and GRPO has nothing to learn);
+- data: the four splits of the real data format (``data_prep.rows.make_row``), from short
+  synthetic problems and responses with known labels.
+
+This proves that the pipeline runs; a model this small is not expected to learn the task.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+from data_prep.rows import make_row
+
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+SPLIT_SIZES = {"train": 32, "val_code_id": 4, "val_code_ood": 4, "val_math_ood": 4}
+COMPLETE_MARKER = "tiny_default.json"
+
+# (statement, correct program, incorrect program): deliberately tiny so prompts stay short
+_CODE_PROBLEMS = [
+    ("Print a+b.", "print(a+b)", "print(a-b)"),
+    ("Print a*b.", "print(a*b)", "print(a+b)"),
+    ("Print max(a,b).", "print(max(a,b))", "print(min(a,b))"),
+    ("Print a%b.", "print(a%b)", "print(a//b)"),
+    ("Print abs(a).", "print(abs(a))", "print(a)"),
+    ("Print a**2.", "print(a*a)", "print(a*2)"),
+]
+_MATH_PROBLEMS = [("2+3=?", "5", "6"), ("4*2=?", "8", "6"), ("9-7=?", "2", "3"), ("6/3=?", "2", "3")]
+
+
+def default_home() -> Path:
+    """``$CORPO_TINY_HOME``, else ``$XDG_CACHE_HOME/verl-corpo/tiny``, else ``~/.cache/verl-corpo/tiny``."""
+    if os.environ.get("CORPO_TINY_HOME"):
+        return Path(os.environ["CORPO_TINY_HOME"])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "verl-corpo" / "tiny"
+
+
+def _pairs(rng: random.Random, split: str, count: int) -> list[dict]:
+    math = split == "val_math_ood"
+    problems = _MATH_PROBLEMS if math else _CODE_PROBLEMS
+    rows = []
+    for index in range(count):
+        statement, right, wrong = problems[index % len(problems)]
+        if split == "val_code_ood":  # both correct or both incorrect
+            labels = [1, 1] if index % 2 == 0 else [0, 0]
+            responses = (right, right + " ") if labels == [1, 1] else (wrong, wrong + " ")
+        else:  # one correct, position balanced
+            labels = [1, 0] if index % 2 == 0 else [0, 1]
+            responses = (right, wrong) if labels == [1, 0] else (wrong, right)
+        wrap = (lambda s: f"Answer: {s}") if math else (lambda s: f"```python\n{s}\n```")
+        rows.append(
+            make_row(
+                split=split,
+                index=index,
+                problem_id=f"tiny-{'math' if math else 'code'}-{index % len(problems)}",
+                source="tiny",
+                statement=statement,
+                response_a=wrap(responses[0]),
+                response_b=wrap(responses[1]),
+                labels=labels,
+                task="math" if math else "code",
+            )
+        )
+    return rows
+
+
+def _answer(rng: random.Random) -> str:
+    return f"<think>ok</think>\\boxed{{{rng.randint(0, 10)}, {rng.randint(0, 10)}}}"
+
+
+def build_tokenizer(texts: list[str], vocab_size: int = 1024) -> PreTrainedTokenizerFast:
+    """A byte-level BPE trained on ``texts``, wrapped for transformers with the chat template."""
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        bos_token=None,
+        chat_template=CHAT_TEMPLATE,
+        additional_special_tokens=SPECIAL_TOKENS[1:],
+    )
+
+
+def build_model(tokenizer: PreTrainedTokenizerFast, seed: int) -> Qwen2ForCausalLM:
+    torch.manual_seed(seed)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=32,
+        max_position_embeddings=2048,
+        tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=None,
+        torch_dtype="float32",
+    )
+    return Qwen2ForCausalLM(config)
+
+
+def warm_start(model, tokenizer, examples: list[tuple[str, str]], steps: int, seed: int) -> float:
+    """A few steps of next-token training on (prompt, answer) texts, the loss on the answers only."""
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    loss = torch.tensor(float("nan"))
+    for step in range(steps):
+        batch = [examples[(step * 8 + i) % len(examples)] for i in range(8)]
+        encoded = tokenizer([prompt + answer for prompt, answer in batch], return_tensors="pt", padding=True)
+        labels = encoded["input_ids"].masked_fill(encoded["attention_mask"] == 0, -100)
+        for row, (prompt, _) in enumerate(batch):
+            labels[row, : len(tokenizer(prompt).input_ids)] = -100
+        loss = model(**encoded, labels=labels).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+    return float(loss.detach())
+
+
+def build(out: Path, seed: int = 0, warm_start_steps: int = 60) -> Path:
+    """Build the model, tokenizer and data under ``out`` (atomically: a temp dir, then a rename)."""
+    rng = random.Random(seed)
+    rows = {split: _pairs(rng, split, count) for split, count in SPLIT_SIZES.items()}
+    prompts = [row["prompt"] for split_rows in rows.values() for row in split_rows]
+    answers = [_answer(rng) for _ in range(256)]
+    corpus = [message["content"] for prompt in prompts for message in prompt] + answers
+
+    tokenizer = build_tokenizer(corpus * 4)
+    model = build_model(tokenizer, seed)
+    examples = [
+        (
+            tokenizer.apply_chat_template(prompts[i % len(prompts)], tokenize=False, add_generation_prompt=True),
+            answers[i] + "<|im_end|>",
+        )
+        for i in range(len(answers))
+    ]
+    final_loss = warm_start(model, tokenizer, examples, warm_start_steps, seed)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tiny-", dir=out.parent))
+    model.save_pretrained(staging / "model")
+    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    model.generation_config.save_pretrained(staging / "model")
+    tokenizer.save_pretrained(staging / "model")
+    (staging / "data").mkdir()
+    for split, split_rows in rows.items():
+        pd.DataFrame(split_rows).to_parquet(staging / "data" / f"{split}.parquet", index=False)
+    prompt_tokens = max(
+        len(tokenizer(tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)).input_ids)
+        for p in prompts
+    )
+    summary = {
+        "seed": seed,
+        "vocab_size": len(tokenizer),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "warm_start_steps": warm_start_steps,
+        "warm_start_final_loss": round(final_loss, 4),
+        "max_prompt_tokens": prompt_tokens,
+        "rows": {split: len(split_rows) for split, split_rows in rows.items()},
+    }
+    (staging / COMPLETE_MARKER).write_text(json.dumps(summary, indent=2))
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(staging, out)
+    return out
+
+
+def ensure(out: Path | None = None, force: bool = False) -> Path:
+    """The cached tiny default, built if missing or incomplete."""
+    out = Path(out) if out else default_home()
+    if force or not (out / COMPLETE_MARKER).exists():
+        print(f"[tiny default] building under {out} (nothing is downloaded)", flush=True)
+        build(out)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=None, help="cache folder (default: $CORPO_TINY_HOME or ~/.cache/verl-corpo/tiny)")
+    parser.add_argument("--force", action="store_true", help="rebuild even if the cache is complete")
+    args = parser.parse_args()
+    out = ensure(args.out, args.force)
+    print(json.dumps({"path": str(out), **json.loads((out / COMPLETE_MARKER).read_text())}))
+
+
+if __name__ == "__main__":
+    main()

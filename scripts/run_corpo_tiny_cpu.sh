@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# CoRPO on the embedded tiny default, on a CPU, through verl 0.9.1's real trainer:
+# rollout (transformers) -> the project's reward -> the advantage -> FSDP2 update -> weight sync.
+#   bash scripts/run_corpo_tiny_cpu.sh                                   # CoRPO, $STEPS steps
+#   bash scripts/run_corpo_tiny_cpu.sh algorithm.adv_estimator=grpo      # the GRPO comparison run
+#   bash scripts/run_corpo_tiny_cpu.sh algorithm.adv_estimator=corpo_static
+# Environment: STEPS (default 4), OUT_DIR (default outputs/tiny_cpu/<estimator>-<time>),
+# CORPO_TINY_HOME (the tiny default's cache), TIMEOUT_S (default 900), PYTHON.
+# Extra Hydra overrides pass through and win over the ones below.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [[ -z "${PYTHON:-}" && -x "$repo/.venv/bin/python" ]]; then PYTHON="$repo/.venv/bin/python"; fi
+python="${PYTHON:-python}"
+steps="${STEPS:-4}"
+estimator="corpo"
+for arg in "$@"; do [[ "$arg" == algorithm.adv_estimator=* ]] && estimator="${arg#*=}"; done
+out_dir="$(mkdir -p "${OUT_DIR:-$repo/outputs/tiny_cpu/$estimator-$(date +%Y%m%d-%H%M%S)}" && cd "${OUT_DIR:-$repo/outputs/tiny_cpu/$estimator-$(date +%Y%m%d-%H%M%S)}" && pwd)"
+
+tiny="$("$python" -c 'import sys; from recipe.corpo.tiny_default import ensure; print(ensure())' | tail -n 1)"
+
+# The CPU backend (recipe/corpo/cpu_backend), loaded in every verl process through verl's own hook.
+export VERL_USE_EXTERNAL_MODULES=recipe.corpo.cpu_backend VERL_PLATFORM=cpu
+export WANDB_MODE=disabled HYDRA_FULL_ERROR=1 TOKENIZERS_PARALLELISM=false RAY_USAGE_STATS_ENABLED=0
+export RAY_DEDUP_LOGS=0 PYTHONUNBUFFERED=1
+
+echo "[tiny cpu] estimator=$estimator steps=$steps model=$tiny/model out=$out_dir"
+cd "$out_dir"
+set +e
+timeout --kill-after=30 "${TIMEOUT_S:-900}" "$python" -m recipe.corpo.main_corpo \
+  data.train_files="$tiny/data/train.parquet" \
+  data.val_files="[$tiny/data/val_code_id.parquet,$tiny/data/val_code_ood.parquet,$tiny/data/val_math_ood.parquet]" \
+  data.train_batch_size=4 data.max_prompt_length=256 data.max_response_length=24 \
+  data.dataloader_num_workers=0 data.filter_overlong_prompts=True \
+  actor_rollout_ref.model.path="$tiny/model" \
+  +actor_rollout_ref.model.override_config.attn_implementation=sdpa \
+  actor_rollout_ref.model.use_remove_padding=False \
+  actor_rollout_ref.actor.strategy=fsdp2 actor_rollout_ref.actor.use_torch_compile=False \
+  actor_rollout_ref.actor.optim.lr=1e-3 \
+  actor_rollout_ref.actor.ppo_mini_batch_size=4 actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=8 \
+  actor_rollout_ref.rollout.name=hf actor_rollout_ref.rollout.n=4 \
+  actor_rollout_ref.rollout.tensor_model_parallel_size=1 \
+  actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=8 \
+  actor_rollout_ref.rollout.agent.num_workers=1 actor_rollout_ref.rollout.checkpoint_engine.backend=naive \
+  actor_rollout_ref.rollout.val_kwargs.n=2 actor_rollout_ref.rollout.val_kwargs.do_sample=True \
+  reward.num_workers=1 \
+  transfer_queue.backend.SimpleStorage.num_data_storage_units=1 \
+  trainer.device=cpu trainer.n_gpus_per_node=1 trainer.nnodes=1 \
+  trainer.logger='[console]' trainer.val_before_train=False trainer.test_freq=-1 \
+  trainer.total_training_steps="$steps" trainer.save_freq="$steps" \
+  trainer.default_local_dir="$out_dir/checkpoints" \
+  ray_kwargs.ray_init.num_cpus=16 +ray_kwargs.ray_init.num_gpus=1 +ray_kwargs.ray_init.include_dashboard=False \
+  "$@" 2>&1 | tee "$out_dir/train.log"
+rc=${PIPESTATUS[0]}
+set -e
+echo "[tiny cpu] exit code $rc; log: $out_dir/train.log; checkpoints: $out_dir/checkpoints; hydra outputs: $out_dir/outputs"
+exit "$rc"
