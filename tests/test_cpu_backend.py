@@ -1,0 +1,67 @@
+"""The CPU backend's pieces that need no trainer: sampling, the backend-string fix, the platform."""
+
+import os
+import subprocess
+import sys
+
+import torch
+
+from recipe.corpo.cpu_backend.hf_rollout import sample_next_token
+from recipe.corpo.cpu_backend.patches import dedupe_backend
+
+
+def test_greedy_and_top_k_one_pick_the_argmax_with_its_log_prob():
+    logits = torch.tensor([0.1, 2.0, -1.0, 1.5])
+    generator = torch.Generator().manual_seed(0)
+    expected = float(torch.log_softmax(logits, -1)[1])
+    assert sample_next_token(logits, 0.0, -1, 1.0, generator) == (1, expected)
+    token, log_prob = sample_next_token(logits, 1.0, 1, 1.0, generator)
+    assert token == 1 and abs(log_prob - expected) < 1e-6
+
+
+def test_log_prob_is_taken_under_the_temperature_scaled_distribution():
+    logits = torch.tensor([0.3, 1.0, -0.5])
+    generator = torch.Generator().manual_seed(1)
+    token, log_prob = sample_next_token(logits, 0.7, -1, 1.0, generator)
+    assert abs(log_prob - float(torch.log_softmax(logits / 0.7, -1)[token])) < 1e-6
+
+
+def test_top_p_never_samples_outside_the_nucleus():
+    logits = torch.tensor([5.0, 4.0, -3.0, -4.0])  # the first two hold > 99.9% of the mass
+    generator = torch.Generator().manual_seed(2)
+    drawn = {sample_next_token(logits, 1.0, -1, 0.9, generator)[0] for _ in range(300)}
+    assert drawn <= {0, 1} and 0 in drawn
+
+
+def test_backend_string_is_deduplicated_only_when_repeated():
+    assert dedupe_backend("cpu:gloo,cpu:gloo") == "cpu:gloo"
+    assert dedupe_backend("cpu:gloo,cuda:nccl") == "cpu:gloo,cuda:nccl"
+    assert dedupe_backend("gloo") == "gloo"
+    assert dedupe_backend(None) is None
+
+
+def _fresh_python(code: str, **env) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in ("VERL_PLATFORM", "VERL_USE_EXTERNAL_MODULES")}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env={**environment, **env}
+    )
+
+
+PROBE = """
+import torch, verl
+from verl.utils.device import get_device_name, get_nccl_backend, get_torch_device
+from verl.workers.rollout.replica import RolloutReplicaRegistry
+print(get_device_name(), get_nccl_backend(), torch.distributed.fsdp.CPUOffloadPolicy().pin_memory,
+      "hf" in RolloutReplicaRegistry._registry, get_torch_device().memory_allocated())
+"""
+
+
+def test_backend_loads_through_verls_module_hook_only_when_asked():
+    on = _fresh_python(PROBE, VERL_USE_EXTERNAL_MODULES="recipe.corpo.cpu_backend", VERL_PLATFORM="cpu")
+    assert on.returncode == 0, on.stderr[-3000:]
+    assert on.stdout.split()[-5:] == ["cpu", "gloo", "False", "True", "0"]
+    # the module named but the platform not asked for: verl's own platform, nothing patched
+    off = _fresh_python(PROBE.replace("get_torch_device().memory_allocated()", "0"),
+                        VERL_USE_EXTERNAL_MODULES="recipe.corpo.cpu_backend")
+    assert off.returncode == 0, off.stderr[-3000:]
+    assert off.stdout.split()[-5:] == ["cuda", "nccl", "True", "False", "0"]
