@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The paper's grpo run: Qwen3-8B, FSDP + vLLM (settings and environment: scripts/paper_common.sh).
+#   bash scripts/run_grpo_qwen3_8b.sh [hydra overrides]      DRY_RUN=1 prints the composed config.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/paper_common.sh"
+run_paper grpo "$@"
