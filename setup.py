@@ -21,6 +21,8 @@ setup(
         "pyarrow>=14",
         "tqdm",
         "math-verify>=0.7",  # data_prep: math labels
+        "matplotlib",  # recipe.corpo.plot_diagnostics
+        "tabulate",  # recipe.corpo.results_table (Markdown tables)
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100", "pytest-timeout"],
