@@ -22,6 +22,7 @@ tiny="$("$python" -c 'import sys; from recipe.corpo.tiny_default import ensure; 
 export VERL_USE_EXTERNAL_MODULES=recipe.corpo.cpu_backend VERL_PLATFORM=cpu
 export WANDB_MODE=disabled HYDRA_FULL_ERROR=1 TOKENIZERS_PARALLELISM=false RAY_USAGE_STATS_ENABLED=0
 export RAY_DEDUP_LOGS=0 PYTHONUNBUFFERED=1
+export TENSORBOARD_DIR="${TENSORBOARD_DIR:-$out_dir/tensorboard}"  # read by recipe.corpo.plot_diagnostics
 
 echo "[tiny cpu] estimator=$estimator steps=$steps model=$tiny/model out=$out_dir"
 cd "$out_dir"
@@ -45,12 +46,12 @@ timeout --kill-after=30 "${TIMEOUT_S:-900}" "$python" -m recipe.corpo.main_corpo
   reward.num_workers=1 \
   transfer_queue.backend.SimpleStorage.num_data_storage_units=1 \
   trainer.device=cpu trainer.n_gpus_per_node=1 trainer.nnodes=1 \
-  trainer.logger='[console]' trainer.val_before_train=False trainer.test_freq=-1 \
+  trainer.logger='[console,tensorboard]' trainer.val_before_train=False trainer.test_freq=-1 \
   trainer.total_training_steps="$steps" trainer.save_freq="$steps" \
   trainer.default_local_dir="$out_dir/checkpoints" \
   ray_kwargs.ray_init.num_cpus=16 +ray_kwargs.ray_init.num_gpus=1 +ray_kwargs.ray_init.include_dashboard=False \
   "$@" 2>&1 | tee "$out_dir/train.log"
 rc=${PIPESTATUS[0]}
 set -e
-echo "[tiny cpu] exit code $rc; log: $out_dir/train.log; checkpoints: $out_dir/checkpoints; hydra outputs: $out_dir/outputs"
+echo "[tiny cpu] exit code $rc; log: $out_dir/train.log; checkpoints: $out_dir/checkpoints; tensorboard: $TENSORBOARD_DIR; hydra outputs: $out_dir/outputs"
 exit "$rc"
