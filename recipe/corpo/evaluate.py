@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
 
 from corpo_advantage.reward import compute_score
+from data_prep.io import write_jsonl_atomic
 from recipe.corpo.results_table import build_table, read_samples, write_table
 
 
@@ -55,7 +54,7 @@ def sample_transformers(model_path: str, prompts: list[dict], n: int, max_new_to
 
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    model = AutoModelForCausalLM.from_pretrained(model_path, torch_dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32).eval()
     answers = []
     for prompt in tqdm(prompts, desc="sampling (transformers)"):
         text = tokenizer.apply_chat_template(prompt["messages"], tokenize=False, add_generation_prompt=True)
@@ -104,15 +103,6 @@ def score(run: str, prompts: list[dict], answers: list[list[str]]) -> list[dict]
     return samples
 
 
-def write_samples(path: Path, samples: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        for sample in samples:
-            out.write(json.dumps(sample) + "\n")
-    os.replace(temp, path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True)
@@ -138,7 +128,7 @@ def main() -> None:
     print(f"[evaluate] {len(prompts)} prompts x {n} samples with {backend}")
     answers = sampler(args.model, prompts, n, args.max_new_tokens, args.temperature, args.top_p, args.seed)
     samples_path = args.out / f"{args.run}.samples.jsonl"
-    write_samples(samples_path, score(args.run, prompts, answers))
+    write_jsonl_atomic(samples_path, score(args.run, prompts, answers))
     table = build_table(read_samples([*args.merge, samples_path]), args.k)
     markdown, csv = write_table(table, args.out, args.k)
     print(markdown.read_text())

@@ -11,8 +11,6 @@ verl's ``val-core/*/acc/mean@N`` over the validation sets).
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -20,6 +18,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
+
+from data_prep.io import atomic_path  # noqa: E402
 
 PANELS = {
     "failed_pos_adv_frac": ("corpo/failed_pos_adv_frac", "failed rows with A > 0 (share)"),
@@ -70,11 +70,9 @@ def plot(runs: dict[str, Path], out_dir: Path) -> list[Path]:
         else:
             axis.text(0.5, 0.5, "not logged", ha="center", va="center", transform=axis.transAxes)
         target = out_dir / f"{file_name}.png"
-        handle, temp = tempfile.mkstemp(dir=out_dir, prefix=f".{file_name}.", suffix=".png")
-        os.close(handle)
-        figure.savefig(temp, dpi=100, bbox_inches="tight")
+        with atomic_path(target) as temp:
+            figure.savefig(temp, format="png", dpi=100, bbox_inches="tight")
         plt.close(figure)
-        os.replace(temp, target)
         written.append(target)
     return written
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 
+from data_prep.io import atomic_path
 from recipe.corpo.pass_at_k import pass_at_k
 
 #: (task, configuration) rows of the paper's table: data_source and labels [yA, yB]
@@ -78,11 +77,8 @@ def build_table(samples: list[dict], k: int) -> pd.DataFrame:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(temp, path)
+    with atomic_path(path) as temp:
+        temp.write_text(text, encoding="utf-8")
 
 
 def write_table(table: pd.DataFrame, out_dir: Path, k: int) -> tuple[Path, Path]:

@@ -72,7 +72,7 @@ class HFRolloutServer:
         torch.set_num_threads(1)
         model_path = omega_conf_to_dataclass(model_config, dataclass_type=HFModelConfig).local_path
         self.model = AutoModelForCausalLM.from_pretrained(
-            model_path, torch_dtype=torch.float32, attn_implementation="sdpa"
+            model_path, dtype=torch.float32, attn_implementation="sdpa"
         ).eval()
         eos = self.model.generation_config.eos_token_id
         if eos is None:
