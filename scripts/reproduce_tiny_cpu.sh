@@ -8,7 +8,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ -z "${PYTHON:-}" && -x "$repo/.venv/bin/python" ]]; then PYTHON="$repo/.venv/bin/python"; fi
 export PYTHON="${PYTHON:-python}"
-out="$(mkdir -p "${OUT_DIR:-$repo/outputs/reproduce_tiny}" && cd "${OUT_DIR:-$repo/outputs/reproduce_tiny}" && pwd)"
+out="${OUT_DIR:-$repo/outputs/reproduce_tiny}"
+mkdir -p "$out" && out="$(cd "$out" && pwd)"
 steps="${STEPS:-3}"
 k="${K:-16}"
 tiny="$("$PYTHON" -c 'from recipe.corpo.tiny_default import ensure; print(ensure())' | tail -n 1)"

@@ -14,7 +14,8 @@ python="${PYTHON:-python}"
 steps="${STEPS:-4}"
 estimator="corpo"
 for arg in "$@"; do [[ "$arg" == algorithm.adv_estimator=* ]] && estimator="${arg#*=}"; done
-out_dir="$(mkdir -p "${OUT_DIR:-$repo/outputs/tiny_cpu/$estimator-$(date +%Y%m%d-%H%M%S)}" && cd "${OUT_DIR:-$repo/outputs/tiny_cpu/$estimator-$(date +%Y%m%d-%H%M%S)}" && pwd)"
+out_dir="${OUT_DIR:-$repo/outputs/tiny_cpu/$estimator-$(date +%Y%m%d-%H%M%S)}"
+mkdir -p "$out_dir" && out_dir="$(cd "$out_dir" && pwd)"
 
 tiny="$("$python" -c 'import sys; from recipe.corpo.tiny_default import ensure; print(ensure())' | tail -n 1)"
 

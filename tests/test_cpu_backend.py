@@ -1,13 +1,10 @@
 """The CPU backend's pieces that need no trainer: sampling, the backend-string fix, the platform."""
 
-import os
-import subprocess
-import sys
-
 import torch
 
 from recipe.corpo.cpu_backend.hf_rollout import sample_next_token
 from recipe.corpo.cpu_backend.patches import dedupe_backend
+from tests.fresh_python import fresh_python
 
 
 def test_greedy_and_top_k_one_pick_the_argmax_with_its_log_prob():
@@ -40,13 +37,6 @@ def test_backend_string_is_deduplicated_only_when_repeated():
     assert dedupe_backend(None) is None
 
 
-def _fresh_python(code: str, **env) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k not in ("VERL_PLATFORM", "VERL_USE_EXTERNAL_MODULES")}
-    return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env={**environment, **env}
-    )
-
-
 PROBE = """
 import torch, verl
 from verl.utils.device import get_device_name, get_nccl_backend, get_torch_device
@@ -57,11 +47,11 @@ print(get_device_name(), get_nccl_backend(), torch.distributed.fsdp.CPUOffloadPo
 
 
 def test_backend_loads_through_verls_module_hook_only_when_asked():
-    on = _fresh_python(PROBE, VERL_USE_EXTERNAL_MODULES="recipe.corpo.cpu_backend", VERL_PLATFORM="cpu")
+    on = fresh_python(PROBE, VERL_USE_EXTERNAL_MODULES="recipe.corpo.cpu_backend", VERL_PLATFORM="cpu")
     assert on.returncode == 0, on.stderr[-3000:]
     assert on.stdout.split()[-5:] == ["cpu", "gloo", "False", "True", "0"]
     # the module named but the platform not asked for: verl's own platform, nothing patched
-    off = _fresh_python(PROBE.replace("get_torch_device().memory_allocated()", "0"),
+    off = fresh_python(PROBE.replace("get_torch_device().memory_allocated()", "0"),
                         VERL_USE_EXTERNAL_MODULES="recipe.corpo.cpu_backend")
     assert off.returncode == 0, off.stderr[-3000:]
     assert off.stdout.split()[-5:] == ["cuda", "nccl", "True", "False", "0"]

@@ -1,8 +1,8 @@
 """The estimators reach verl through the installed `verl.plugins` entry point, in a fresh interpreter."""
 
-import subprocess
-import sys
 from importlib.metadata import entry_points
+
+from tests.fresh_python import fresh_python
 
 CHECK = """
 import verl
@@ -13,27 +13,19 @@ print("registered:", sorted(n for n in ADV_ESTIMATOR_REGISTRY if n.startswith("c
 """
 
 
-def _fresh_python(code: str, **env):
-    import os
-
-    environment = {**os.environ, **env}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=environment, cwd="/")
-
-
 def test_entry_point_is_declared_by_the_installed_distribution():
     names = {ep.name: ep.value for ep in entry_points(group="verl.plugins")}
     assert names.get("corpo") == "corpo_advantage.plugin"
 
 
 def test_plain_import_verl_registers_the_estimators_in_a_fresh_interpreter():
-    # cwd="/" so the package is found as installed, not from the source tree
-    result = _fresh_python(CHECK)
+    result = fresh_python(CHECK)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "registered: ['corpo', 'corpo_static']" in result.stdout
 
 
 def test_plugins_disabled_means_not_registered():
     # proves the registration above comes from verl's entry-point loading, not from elsewhere
-    result = _fresh_python(CHECK, VERL_USE_EXTERNAL_PLUGINS="none")
+    result = fresh_python(CHECK, VERL_USE_EXTERNAL_PLUGINS="none")
     assert result.returncode != 0
     assert "Unknown advantage estimator simply: corpo" in result.stderr
