@@ -75,17 +75,25 @@ def _drop_privileges(uid, gid):
     os.setuid(uid)
 
 
-def _set(limit, value):
+def _set(limit, value, hard=None):
     try:
-        resource.setrlimit(limit, (value, value))
+        resource.setrlimit(limit, (value, value if hard is None else hard))
     except (ValueError, OSError):
         pass
+
+
+def _cpu_limit_s(cpu_s):
+    """Whole CPU seconds of the rlimit (at least 1): the soft limit, where SIGXCPU arrives."""
+    return max(1, int(cpu_s + 0.999))
 
 
 def _child_run(code_obj, job, stdin_path, stdout_path, stderr_path):
     """In the forked test child: limits, redirections, run the candidate, never return."""
     try:
-        _set(resource.RLIMIT_CPU, int(job["cpu_s"]))
+        # SIGXCPU at the soft limit; SIGKILL a second later only as a backstop, so a CPU-bound
+        # candidate reliably ends by SIGXCPU (a timeout) and not by a SIGKILL that looks like a crash
+        cpu_limit = _cpu_limit_s(float(job["cpu_s"]))
+        _set(resource.RLIMIT_CPU, cpu_limit, hard=cpu_limit + 1)
         _set(resource.RLIMIT_AS, int(job["memory_bytes"]))
         fd_in = os.open(stdin_path, os.O_RDONLY)
         fd_out = os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -142,7 +150,7 @@ def _status_of(wait_status, cpu_s, timed_out, cpu_limit_s):
         return "timeout"
     if os.WIFSIGNALED(wait_status):
         sig = os.WTERMSIG(wait_status)
-        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= cpu_limit_s - 0.05):
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= _cpu_limit_s(cpu_limit_s) - 0.05):
             return "timeout"
         if sig == signal.SIGXFSZ:
             return "output_limit"
