@@ -22,6 +22,7 @@ setup(
         "tqdm",
         "math-verify>=0.7",  # data_prep: math labels
         "matplotlib",  # recipe.corpo.plot_diagnostics
+        "tensorboard",  # recipe.corpo.plot_diagnostics reads verl's tensorboard logs
         "tabulate",  # recipe.corpo.results_table (Markdown tables)
     ],
     extras_require={

@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
 # The paper's run (spec section 5), shared by run_{corpo,grpo,static}_qwen3_8b.sh: sourced, then
 # `run_paper ESTIMATOR [hydra overrides]`. The three runs differ only in algorithm.adv_estimator
-# (and the experiment name): GRPO runs without std normalisation, like CoRPO, so the baseline is
-# the only variable (pass algorithm.norm_adv_by_std_in_grpo=true for verl's default GRPO).
+# and in the names and folders derived from it (experiment name, checkpoints, tensorboard). GRPO
+# runs without std normalisation, like CoRPO, so the baseline is the only variable (pass
+# algorithm.norm_adv_by_std_in_grpo=true for verl's default GRPO).
 #
 # Environment (defaults in brackets):
 #   MODEL_PATH [Qwen/Qwen3-8B]   DATA_DIR [$HOME/data/corpo: train.parquet + the 3 val_*.parquet]
-#   N_GPUS_PER_NODE [8]   NNODES [1]   OUT_DIR [outputs/paper/<estimator>]
-#   ROLLOUT_TP [2] (vLLM tensor parallel)   DRY_RUN=1: print the composed config (YAML) and exit.
+#   N_GPUS_PER_NODE [8]   NNODES [1]   ROLLOUT_TP [2] (vLLM tensor parallel size)
+#   OUT_DIR [<repo>/outputs/paper/<estimator>]: checkpoints/ and tensorboard/ (on a shared
+#     filesystem for multi-node runs: every rank writes its checkpoint shard there)
+#   PYTHON [python]   DRY_RUN=1: print the fully composed, resolved config (YAML) and exit 0,
+#     without starting Ray (Hydra's `--cfg job --resolve`).
 #
-# Paper settings: Qwen3-8B; 16,384 tokens = 4,096 prompt (two candidate programs, reasoning
-# stripped) + 12,288 response (the verifier's reasoning); 8 rollouts per prompt; global batch 512
-# prompts (x 8 = 4,096 responses) with ppo_mini_batch_size 512 and one PPO epoch, i.e. exactly one
-# policy update per batch of rollouts (strictly on-policy); learning rate 1e-6; FSDP + vLLM;
-# validation every 10 steps on the three validation files with 16 samples per prompt.
+# Paper settings and how they map to verl 0.9.1:
+#   - 16,384 tokens = data.max_prompt_length 4,096 (problem + two candidates, reasoning stripped)
+#     + data.max_response_length 12,288 (the verifier's reasoning and its \boxed{vA, vB});
+#     over-long prompts are dropped (filter_overlong_prompts), never silently truncated.
+#   - global batch 512 = data.train_batch_size 512 prompts, x rollout.n 8 = 4,096 responses per
+#     step; actor.ppo_mini_batch_size is counted in prompts too (verl multiplies it by rollout.n),
+#     so 512 with ppo_epochs 1 is exactly one policy update per batch of rollouts: strictly
+#     on-policy. (If your reading of "512" is responses, pass data.train_batch_size=64
+#     actor_rollout_ref.actor.ppo_mini_batch_size=64.)
+#   - learning rate 1e-6; FSDP2 + vLLM; no KL (use_kl_loss=false, no reference model).
+#   - validation before training and every 5 steps on the three validation files, 16 samples per
+#     prompt (temperature 0.6, top-p 0.95): verl logs val-core/<data_source>/acc/mean@16.
+#   - checkpoints every 5 steps and at the end, with the full Hugging Face model in
+#     checkpoints/global_step_N/actor/huggingface (save_contents hf_model): what
+#     `python -m recipe.corpo.evaluate --model` takes.
 set -euo pipefail
 
 run_paper() {
@@ -24,7 +38,7 @@ run_paper() {
   local out="${OUT_DIR:-$repo/outputs/paper/$estimator}"
   local python="${PYTHON:-python}"
   local dry=()
-  if [[ "${DRY_RUN:-0}" == "1" ]]; then dry=(--cfg job); fi
+  if [[ "${DRY_RUN:-0}" == "1" ]]; then dry=(--cfg job --resolve); fi
 
   local args=(
     algorithm.adv_estimator="$estimator"
@@ -46,6 +60,7 @@ run_paper() {
     actor_rollout_ref.actor.strategy=fsdp2
     actor_rollout_ref.actor.fsdp_config.param_offload=false
     actor_rollout_ref.actor.fsdp_config.optimizer_offload=false
+    actor_rollout_ref.actor.checkpoint.save_contents='[model,optimizer,extra,hf_model]'
     actor_rollout_ref.rollout.name=vllm
     actor_rollout_ref.rollout.n=8
     actor_rollout_ref.rollout.temperature=1.0
@@ -63,14 +78,14 @@ run_paper() {
     trainer.project_name=verl_corpo
     trainer.experiment_name="qwen3_8b_$estimator"
     trainer.val_before_train=true
-    trainer.test_freq=10
-    trainer.save_freq=50
+    trainer.test_freq=5
+    trainer.save_freq=5
     trainer.total_epochs=1
     trainer.default_local_dir="$out/checkpoints"
+    # verl's tensorboard logger reads TENSORBOARD_DIR in the Ray actor that runs the trainer: set
+    # it in Ray's runtime env so it reaches that actor on any node (recipe.corpo.plot_diagnostics).
+    +ray_kwargs.ray_init.runtime_env.env_vars.TENSORBOARD_DIR="$out/tensorboard"
   )
-  if [[ "${DRY_RUN:-0}" != "1" ]]; then
-    mkdir -p "$out"
-    export TENSORBOARD_DIR="${TENSORBOARD_DIR:-$out/tensorboard}"
-  fi
+  if [[ "${DRY_RUN:-0}" != "1" ]]; then mkdir -p "$out"; fi
   "$python" -m recipe.corpo.main_corpo "${args[@]}" "$@" "${dry[@]}"
 }

@@ -10,23 +10,24 @@ unbiased estimator over its n >= k samples; pass@1 is the mean accuracy. Merge s
 from __future__ import annotations
 
 import argparse
-import json
+import os
 from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
 
-from data_prep.io import atomic_path
+from data_prep.io import DataError, atomic_path, read_records
+from data_prep.rows import DATA_SOURCES
 from recipe.corpo.pass_at_k import pass_at_k
 
 #: (task, configuration) rows of the paper's table: data_source and labels [yA, yB]
 TABLE_ROWS = [
-    ("in-domain", "first correct", "corpo_val_code_id", (1, 0)),
-    ("in-domain", "second correct", "corpo_val_code_id", (0, 1)),
-    ("OOD coding", "both incorrect", "corpo_val_code_ood", (0, 0)),
-    ("OOD coding", "both correct", "corpo_val_code_ood", (1, 1)),
-    ("OOD math", "first correct", "corpo_val_math_ood", (1, 0)),
-    ("OOD math", "second correct", "corpo_val_math_ood", (0, 1)),
+    ("in-domain", "first correct", DATA_SOURCES["val_code_id"], (1, 0)),
+    ("in-domain", "second correct", DATA_SOURCES["val_code_id"], (0, 1)),
+    ("OOD coding", "both incorrect", DATA_SOURCES["val_code_ood"], (0, 0)),
+    ("OOD coding", "both correct", DATA_SOURCES["val_code_ood"], (1, 1)),
+    ("OOD math", "first correct", DATA_SOURCES["val_math_ood"], (1, 0)),
+    ("OOD math", "second correct", DATA_SOURCES["val_math_ood"], (0, 1)),
 ]
 #: The paper's own numbers (pass@16, %), for comparison.
 PAPER = {
@@ -38,21 +39,18 @@ REQUIRED = ("run", "data_source", "prompt_index", "labels", "acc")
 
 
 def read_samples(paths: list[Path]) -> list[dict]:
-    """Scored samples from JSONL files; a missing field is an error naming file, line and field."""
+    """Scored samples from JSONL files; a missing field is an error naming file, row and field."""
     samples = []
-    for path in paths:
-        with open(path, encoding="utf-8") as handle:
-            for line_number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{path}, line {line_number}: not JSON ({err})") from None
-                for field in REQUIRED:
-                    if field not in row:
-                        raise ValueError(f"{path}, line {line_number}, field {field!r}: missing")
-                samples.append(row)
+    source_of_run: dict[str, Path] = {}
+    for path in dict.fromkeys(Path(p) for p in paths):
+        for row, record in read_records(path):
+            for field in REQUIRED:
+                if field not in record:
+                    raise DataError(path, row, field, "missing")
+            first = source_of_run.setdefault(record["run"], path)
+            if first != path:
+                raise DataError(path, row, "run", f"run {record['run']!r} is already in {first}: one file per run")
+            samples.append(record)
     return samples
 
 
@@ -69,6 +67,9 @@ def build_table(samples: list[dict], k: int) -> pd.DataFrame:
         line = {"task": task, "configuration": configuration}
         for run in runs:
             counts = [nc for (r, s, y, _), nc in correct.items() if (r, s, y) == (run, source, labels)]
+            if counts and min(n for n, _ in counts) < k:
+                raise ValueError(f"run {run!r}, {source} {list(labels)}: pass@{k} needs >= {k} samples per prompt, "
+                                 f"some prompts have {min(n for n, _ in counts)}")
             line[f"{run} pass@{k}"] = 100 * sum(pass_at_k(n, c, k) for n, c in counts) / len(counts) if counts else float("nan")
             line[f"{run} pass@1"] = 100 * sum(c / n for n, c in counts) / len(counts) if counts else float("nan")
             line[f"{run} prompts"] = len(counts)
@@ -79,6 +80,7 @@ def build_table(samples: list[dict], k: int) -> pd.DataFrame:
 def _write_atomic(path: Path, text: str) -> None:
     with atomic_path(path) as temp:
         temp.write_text(text, encoding="utf-8")
+        os.chmod(temp, 0o644)  # a temp file is private; the table is not
 
 
 def write_table(table: pd.DataFrame, out_dir: Path, k: int) -> tuple[Path, Path]:
