@@ -96,6 +96,12 @@ def read_records(path, columns: list[str] | None = None, batch_size: int = 1024)
             yield row, record
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path):
     """Yield a temporary path next to ``path``; move it into place only if the block succeeds."""
@@ -105,6 +111,7 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's file is private; the result gets the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -15,7 +15,6 @@ over the validation sets of verl's ``val-core/<set>/acc/mean@N`` (pass@1) and ``
 from __future__ import annotations
 
 import argparse
-import os
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -84,7 +83,6 @@ def plot(runs: dict[str, Path], out_dir: Path) -> list[Path]:
         try:
             with atomic_path(target) as temp:
                 figure.savefig(temp, format="png", dpi=100, bbox_inches="tight")
-                os.chmod(temp, 0o644)  # a temp file is private; the plot is not
         finally:
             plt.close(figure)
         written.append(target)

@@ -10,7 +10,6 @@ unbiased estimator over its n >= k samples; pass@1 is the mean accuracy. Merge s
 from __future__ import annotations
 
 import argparse
-import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -80,7 +79,6 @@ def build_table(samples: list[dict], k: int) -> pd.DataFrame:
 def _write_atomic(path: Path, text: str) -> None:
     with atomic_path(path) as temp:
         temp.write_text(text, encoding="utf-8")
-        os.chmod(temp, 0o644)  # a temp file is private; the table is not
 
 
 def write_table(table: pd.DataFrame, out_dir: Path, k: int) -> tuple[Path, Path]:
