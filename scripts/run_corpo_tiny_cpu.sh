@@ -44,6 +44,7 @@ timeout --kill-after=30 "${TIMEOUT_S:-900}" "$python" -m recipe.corpo.main_corpo
   actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=8 \
   actor_rollout_ref.rollout.agent.num_workers=1 actor_rollout_ref.rollout.checkpoint_engine.backend=naive \
   actor_rollout_ref.rollout.val_kwargs.n=2 actor_rollout_ref.rollout.val_kwargs.do_sample=True \
+  actor_rollout_ref.rollout.val_kwargs.temperature=1.0 \
   reward.num_workers=1 \
   transfer_queue.backend.SimpleStorage.num_data_storage_units=1 \
   trainer.device=cpu trainer.n_gpus_per_node=1 trainer.nnodes=1 \
