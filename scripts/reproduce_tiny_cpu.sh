@@ -32,7 +32,7 @@ for run in grpo:GRPO corpo_static:Static corpo:CoRPO; do
   echo "=== [$name] training $steps steps (algorithm.adv_estimator=$estimator; log: $out/$estimator.train.log)"
   rm -rf "$run_dir"
   OUT_DIR="$run_dir" STEPS="$steps" bash "$repo/scripts/run_corpo_tiny_cpu.sh" \
-    algorithm.adv_estimator="$estimator" trainer.test_freq=1 actor_rollout_ref.rollout.val_kwargs.temperature=1.0 \
+    algorithm.adv_estimator="$estimator" trainer.test_freq=1 \
     >"$out/$estimator.train.log" 2>&1 \
     || { echo "training $name failed: see $out/$estimator.train.log" >&2; exit 1; }
   echo "=== [$name] evaluating checkpoints/global_step_$steps: $k samples per validation prompt (log: $out/eval/$name.log)"
