@@ -6,7 +6,8 @@
 #   bash scripts/run_corpo_tiny_cpu.sh algorithm.adv_estimator=corpo_static
 # Environment: STEPS (default 4), OUT_DIR (default outputs/tiny_cpu/<estimator>-<time>),
 # CORPO_TINY_HOME (the tiny default's cache), TIMEOUT_S (default 900), PYTHON.
-# Extra Hydra overrides pass through and win over the ones below.
+# Extra Hydra overrides pass through and win over the ones below (plain key=value also for the
+# keys added here with ++).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ -z "${PYTHON:-}" && -x "$repo/.venv/bin/python" ]]; then PYTHON="$repo/.venv/bin/python"; fi
@@ -17,7 +18,7 @@ for arg in "$@"; do [[ "$arg" == algorithm.adv_estimator=* ]] && estimator="${ar
 out_dir="${OUT_DIR:-$repo/outputs/tiny_cpu/$estimator-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$out_dir" && out_dir="$(cd "$out_dir" && pwd)"
 
-tiny="$("$python" -c 'import sys; from recipe.corpo.tiny_default import ensure; print(ensure())' | tail -n 1)"
+tiny="$("$python" -c 'from recipe.corpo.tiny_default import ensure; print(ensure())' | tail -n 1)"
 
 # The CPU backend (recipe/corpo/cpu_backend), loaded in every verl process through verl's own hook.
 export VERL_USE_EXTERNAL_MODULES=recipe.corpo.cpu_backend VERL_PLATFORM=cpu
@@ -34,7 +35,7 @@ timeout --kill-after=30 "${TIMEOUT_S:-900}" "$python" -m recipe.corpo.main_corpo
   data.train_batch_size=4 data.max_prompt_length=256 data.max_response_length=24 \
   data.dataloader_num_workers=0 data.filter_overlong_prompts=True \
   actor_rollout_ref.model.path="$tiny/model" \
-  +actor_rollout_ref.model.override_config.attn_implementation=sdpa \
+  ++actor_rollout_ref.model.override_config.attn_implementation=sdpa \
   actor_rollout_ref.model.use_remove_padding=False \
   actor_rollout_ref.actor.strategy=fsdp2 actor_rollout_ref.actor.use_torch_compile=False \
   actor_rollout_ref.actor.optim.lr=1e-3 \
@@ -51,7 +52,7 @@ timeout --kill-after=30 "${TIMEOUT_S:-900}" "$python" -m recipe.corpo.main_corpo
   trainer.logger='[console,tensorboard]' trainer.val_before_train=False trainer.test_freq=-1 \
   trainer.total_training_steps="$steps" trainer.save_freq="$steps" \
   trainer.default_local_dir="$out_dir/checkpoints" \
-  ray_kwargs.ray_init.num_cpus=16 +ray_kwargs.ray_init.num_gpus=1 +ray_kwargs.ray_init.include_dashboard=False \
+  ray_kwargs.ray_init.num_cpus=16 ++ray_kwargs.ray_init.num_gpus=1 ++ray_kwargs.ray_init.include_dashboard=False \
   "$@" 2>&1 | tee "$out_dir/train.log"
 rc=${PIPESTATUS[0]}
 set -e

@@ -24,6 +24,7 @@ import json
 import os
 import random
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -205,7 +206,8 @@ def ensure(out: Path | None = None, force: bool = False) -> Path:
     """The cached tiny default, built if missing or incomplete."""
     out = Path(out) if out else default_home()
     if force or not (out / COMPLETE_MARKER).exists():
-        print(f"[tiny default] building under {out} (nothing is downloaded)", flush=True)
+        # on stderr: scripts read the folder from stdout
+        print(f"[tiny default] building under {out} (nothing is downloaded)", file=sys.stderr, flush=True)
         build(out)
     return out
 
