@@ -6,7 +6,7 @@ Detected once per labeller process by :func:`detect_cgroups`, in this order:
 
 - cgroup v2, when the labeller's own cgroup offers the ``memory`` and ``pids`` controllers and can
   hand them down to child groups (its ``cgroup.subtree_control``; the kernel refuses that for a
-  cgroup holding processes of its own, other than the root);
+  cgroup holding processes, so a labeller alone in its group first moves into a leaf child);
 - cgroup v1, when the ``memory`` and ``pids`` hierarchies are mounted and the labeller may create
   groups under its own ones (root, or a delegated subtree).
 
@@ -129,11 +129,25 @@ def _find_v2(own: dict[str, str], mounts) -> tuple[list, str]:
     enabled = set(_read(directory / "cgroup.subtree_control").split())
     if not set(CONTROLLERS) <= enabled:
         try:
+            _move_into_leaf(directory)
             (directory / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in CONTROLLERS))
         except OSError as exc:
-            return [], (f"cgroup v2 at {directory} cannot hand memory and pids to child groups ({exc.strerror}; "
-                        "a cgroup holding processes never can: start the labeller in a delegated cgroup of its own)")
+            return [], (f"cgroup v2 at {directory} cannot hand memory and pids to child groups ({exc.strerror}); "
+                        "start the labeller as the only process of a delegated cgroup, e.g. "
+                        "`systemd-run --scope -p Delegate=yes python -m data_prep label ...`")
     return [(Hierarchy(directory, 2), CONTROLLERS)], ""
+
+
+def _move_into_leaf(directory: Path) -> None:
+    """cgroup v2 lets a group enable controllers for its children only while it holds no process. When
+    this labeller is the only process of its group (a container's main process, a delegated systemd
+    scope), it moves into a leaf child, ``data_prep_sandbox.<pid>.labeller``: a later run removes it
+    once this pid is gone. With other processes there, nothing moves (enabling then fails, reported)."""
+    if _read(directory / "cgroup.procs").split() != [str(os.getpid())]:
+        return
+    leaf = directory / f"{SESSION_PREFIX}{os.getpid()}.labeller"
+    leaf.mkdir(exist_ok=True)
+    (leaf / "cgroup.procs").write_text("0")
 
 
 def _find_v1(own: dict[str, str], mounts) -> tuple[list, str]:
@@ -259,9 +273,11 @@ def _kill_members(group: Path) -> None:
 
 def _remove_group(group: Path, timeout_s: float = 10.0) -> None:
     """Kill what is in ``group`` (and below), then rmdir it; retried while killed processes exit."""
-    if not group.is_dir():
+    try:
+        children = [Path(entry.path) for entry in os.scandir(group) if entry.is_dir(follow_symlinks=False)]
+    except FileNotFoundError:
         return
-    for child in [p for p in group.iterdir() if p.is_dir()]:
+    for child in children:
         _remove_group(child, timeout_s)
     deadline = time.monotonic() + timeout_s
     while True:

@@ -156,7 +156,7 @@ def _notes(isolation: Isolation, failures: list[str]) -> tuple[str, ...]:
         notes.append("`unshare` (util-linux) not found: no namespaces")
     if not isolation.network:
         notes.append("no namespaces: candidates can reach the network and write wherever the current user can")
-    elif not isolation.pid_namespace:
+    elif not isolation.pid_namespace and not isolation.cgroups.available:
         notes.append("PID namespace unavailable: a process that leaves the group may outlive its candidate")
     if isolation.network and not isolation.drop_uid:
         notes.append("not root: candidates can write wherever the current user can (use a container)")
