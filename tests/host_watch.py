@@ -1,8 +1,9 @@
 """What a sandboxed run takes from the host and leaves behind, measured from outside the sandbox.
 
 :class:`HostWatch` samples, every few milliseconds while a block runs, the host's available memory,
-the free space of given filesystems and the memory (PSS) of this process's descendants (the
-sandboxes: their processes stay visible in the host's /proc inside PID namespaces).
+the free space of given filesystems and the memory (PSS) of the sandboxes' processes (those whose
+``TMPDIR`` lies in a given session folder; they stay visible in the host's /proc inside PID
+namespaces).
 :func:`leftovers` lists what the sandboxes of labeller processes using a given temporary base left:
 processes, session folders, mounts and cgroups. Shared by the hostile tests and the load benchmark.
 """
@@ -32,30 +33,6 @@ def disk_free(path) -> int:
     return stats.f_bavail * stats.f_frsize
 
 
-def _parents() -> dict[int, int]:
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    parents[int(entry)] = int(handle.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                pass
-    return parents
-
-
-def descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for pid, parent in _parents().items():
-        children.setdefault(parent, []).append(pid)
-    found, stack = [], [root]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
 def pss(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/smaps_rollup") as handle:
@@ -67,22 +44,30 @@ def pss(pid: int) -> int:
     return 0
 
 
-class HostWatch:
-    """``with HostWatch(paths) as watch: ...``; then ``watch.memory_drop``, ``watch.disk_drop[path]``,
-    ``watch.descendants_peak`` (bytes) and ``watch.memory_after_drop`` / ``watch.disk_after_drop``."""
+def processes_with_tmpdir_in(folder) -> list[int]:
+    """Processes started with ``TMPDIR`` inside ``folder`` (a sandbox's are: TMPDIR is its W)."""
+    marker = (f"TMPDIR={Path(folder)}/".encode(),)
+    return [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and _environ_has_prefix(pid, marker)]
 
-    def __init__(self, disk_paths=(), interval_s: float = 0.01):
+
+class HostWatch:
+    """``with HostWatch(session) as watch: ...``; then ``watch.memory_drop``, ``watch.disk_drop[path]``,
+    ``watch.sandbox_peak`` (bytes: PSS of the processes of sandboxes under the session folder) and
+    ``watch.memory_after_drop`` / ``watch.disk_after_drop``."""
+
+    def __init__(self, session_folder, disk_paths=(), interval_s: float = 0.01):
+        self.session_folder = session_folder
         self.disk_paths = [str(p) for p in disk_paths]
         self.interval_s = interval_s
-        self.descendants_peak = 0
+        self.sandbox_peak = 0
         self._stop = threading.Event()
 
     def _sample(self):
         self._memory_low = min(self._memory_low, mem_available())
         for path in self.disk_paths:
             self._disk_low[path] = min(self._disk_low[path], disk_free(path))
-        total = sum(pss(pid) for pid in descendants(os.getpid()))
-        self.descendants_peak = max(self.descendants_peak, total)
+        total = sum(pss(pid) for pid in processes_with_tmpdir_in(self.session_folder))
+        self.sandbox_peak = max(self.sandbox_peak, total)
 
     def _run(self):
         while not self._stop.is_set():

@@ -26,7 +26,7 @@ BOUND_S = 20  # every hostile candidate finishes well within this
 SLOW_LIMITS = replace(LIMITS, time_limit_s=4.0)  # room for the unbounded control run on a busy machine
 # Other processes on a shared host take and free memory and disk meanwhile (measured here: +-600 MB of
 # MemAvailable within seconds): host-wide figures get this much slack. The tight measure is the memory
-# of the sandbox's own processes (PSS of this process's descendants), which no neighbour affects.
+# of the sandbox's own processes (their PSS, sampled every 10 ms), which no neighbour affects.
 MEMORY_NOISE = 768 * MB
 DISK_NOISE = 512 * MB
 
@@ -189,7 +189,7 @@ def test_children_together_over_the_memory_limit_are_stopped(modes, mode_name):
     if not mode.cgroups.available:
         pytest.skip(f"no per-candidate cgroup here: {mode.cgroups.note} (reported at startup)")
     bound = SLOW_LIMITS.candidate_memory_bytes(len("1 2\n"))
-    with HostWatch() as watch:
+    with HostWatch(session_folder()) as watch:
         started = time.monotonic()
         result = run_candidate(CHILDREN_OVER_MEMORY, TESTS, SLOW_LIMITS, mode)
         elapsed = time.monotonic() - started
@@ -197,18 +197,18 @@ def test_children_together_over_the_memory_limit_are_stopped(modes, mode_name):
     assert elapsed < BOUND_S
     # PSS also counts the interpreters' shared file pages (charged to no group of ours) and is summed
     # over processes one by one while they come and go: 64 MB of slack for that
-    assert watch.descendants_peak <= bound + 64 * MB, f"{watch.descendants_peak / MB:.0f} MB > {bound / MB:.0f} MB"
+    assert watch.sandbox_peak <= bound + 64 * MB, f"{watch.sandbox_peak / MB:.0f} MB > {bound / MB:.0f} MB"
     assert watch.memory_drop < bound + MEMORY_NOISE, f"host lent {watch.memory_drop / MB:.0f} MB"
     assert watch.memory_after_drop < MEMORY_NOISE
 
 
 def test_without_a_cgroup_those_children_pass_and_take_the_memory():
     """The control of the test above: per-process limits alone let the candidate take > 1 GB and pass."""
-    with HostWatch() as watch:
+    with HostWatch(session_folder()) as watch:
         result = run_candidate(CHILDREN_OVER_MEMORY, TESTS, SLOW_LIMITS,
                                replace(detect_isolation(), cgroups=CgroupSupport(None, note="off")))
     assert result.verdict == "passed", result
-    assert watch.descendants_peak > 1000 * MB, f"{watch.descendants_peak / MB:.0f} MB"
+    assert watch.sandbox_peak > 1000 * MB, f"{watch.sandbox_peak / MB:.0f} MB"
 
 
 @pytest.mark.parametrize("mode_name", ["root", "userns", "userns-nopid"])
@@ -218,7 +218,7 @@ def test_filling_the_working_directory_hits_the_output_limit(modes, mode_name):
     mode = mode_or_skip(modes, mode_name)
     assert mode.private_mounts
     tmp = tempfile.gettempdir()
-    with HostWatch(disk_paths=[tmp]) as watch:
+    with HostWatch(session_folder(), disk_paths=[tmp]) as watch:
         started = time.monotonic()
         result = run_candidate(FILLS_ITS_DIRECTORY, TESTS, SLOW_LIMITS, mode)
         elapsed = time.monotonic() - started
