@@ -88,6 +88,9 @@ def cmd_audit(args) -> dict:
     report["sandbox"] = isolation.describe()
     headers, rows = agreement_table(report)
     print(format_table(headers, rows))
+    if not rows:
+        print("warning: no reference program was run (open-r1/codeforces ships none: audit it with "
+              "--problems/--references)", file=sys.stderr)
     for key, title in (("failures", "problems whose tests reject their own known-good program"),
                        ("reference_timeouts", "known-good programs that timed out (not counted as wrong)"),
                        ("accepts_known_bad", "problems whose tests accept a known-bad program")):

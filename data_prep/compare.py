@@ -7,7 +7,8 @@ have the same number of tokens. Two tokens match when
 2. both are integers (``[+-]?digits``): their values are equal, exactly, however large (an answer
    mod 998244353 that is off by one is wrong); or
 3. both are numbers and at least one is a real number (has a ``.`` or an exponent): they agree
-   within ``abs_tol`` or within ``rel_tol`` of the expected value; or
+   within ``abs_tol`` or within ``rel_tol`` of the expected value, except that a real number never
+   answers an expected integer unless ``reals_match_integers`` (``3.0`` for ``3``); or
 4. neither is a number and they are equal ignoring ASCII case, when ``case == "any"``, or when
    both are the words yes/no (``case == "yes_no"``, the default).
 
@@ -15,15 +16,16 @@ Where the rules come from:
 
 - deepmind/code_contests, ``execution/tester_sandboxer.cc`` (``OutputsMatch``/``ValuesMatch``):
   tokens split on whitespace and lower-cased (ASCII), integers compared exactly, any other numbers
-  with an absolute precision of 1e-5 (``code_contests`` rule below: ``case="any"``,
-  ``abs_tol=1e-5``, ``rel_tol=0``). One deliberate difference: the tester parses integers as 32-bit
+  (``3.0`` for ``3`` too) with an absolute precision of 1e-5 (``code_contests`` rule below:
+  ``case="any"``, ``abs_tol=1e-5``, ``rel_tol=0``, ``reals_match_integers=True``). One deliberate difference: the tester parses integers as 32-bit
   and compares larger ones as doubles, so ``10**18`` and ``10**18 + 1`` agree there; here integers
   are always exact, as Codeforces' own checkers compare 64-bit answers.
 - open-r1/codeforces (problems without a ``generated_checker``): token-wise comparison with
   yes/no words normalised; the statement's "print the answer in any case" makes every word
   case-insensitive (the converter sets ``case="any"`` when the statement says so). Real answers
   get Codeforces' usual "absolute or relative error at most 1e-6" (testlib's standard checker
-  for real numbers): the ``codeforces`` rule, also the default.
+  for real numbers), and an integer answer must be printed as an integer (testlib's checkers for
+  integer answers read integers): the ``codeforces`` rule, also the default.
 
 ``inf``, ``nan``, hexadecimal or ``1_000`` are not numbers here: they compare as words.
 """
@@ -47,15 +49,19 @@ class OutputRule:
 
     ``case``: ``"yes_no"`` (only the words yes/no ignore case), ``"any"`` (every word ignores
     ASCII case) or ``"exact"``. ``abs_tol``/``rel_tol``: tolerance for real numbers only.
+    ``reals_match_integers``: whether a real number may answer an expected integer.
     """
 
     case: str = "yes_no"
     abs_tol: float = 1e-6
     rel_tol: float = 1e-6
+    reals_match_integers: bool = False
 
     def __post_init__(self):
         if self.case not in CASES:
             raise ValueError(f"case must be one of {CASES}, got {self.case!r}")
+        if not isinstance(self.reals_match_integers, bool):
+            raise ValueError(f"reals_match_integers must be true or false, got {self.reals_match_integers!r}")
         for name in ("abs_tol", "rel_tol"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
@@ -68,16 +74,16 @@ class OutputRule:
     def from_dict(cls, value: dict | None) -> "OutputRule":
         if value is None:
             return cls()
-        unknown = set(value) - {"case", "abs_tol", "rel_tol"}
+        unknown = set(value) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"unknown keys {sorted(unknown)} (expected case, abs_tol, rel_tol)")
+            raise ValueError(f"unknown keys {sorted(unknown)} (expected {', '.join(cls.__dataclass_fields__)})")
         return cls(**value)
 
 
 #: Codeforces (open-r1/codeforces without a checker), the default.
 CODEFORCES = OutputRule()
 #: deepmind/code_contests' tester: every token case-insensitive, absolute precision 1e-5.
-CODE_CONTESTS = OutputRule(case="any", abs_tol=1e-5, rel_tol=0.0)
+CODE_CONTESTS = OutputRule(case="any", abs_tol=1e-5, rel_tol=0.0, reals_match_integers=True)
 
 
 def _is_integer(token: str) -> bool:
@@ -104,8 +110,8 @@ def tokens_match(got: str, expected: str, rule: OutputRule = CODEFORCES) -> bool
     """Whether two whitespace-free tokens are the same answer under ``rule``."""
     if got == expected:
         return True
-    if _is_integer(got) and _is_integer(expected):
-        return int(got) == int(expected)
+    if _is_integer(expected) and (_is_integer(got) or not rule.reals_match_integers):
+        return _is_integer(got) and int(got) == int(expected)
     a, b = _real(got), _real(expected)
     if a is not None and b is not None:
         difference = abs(a - b)

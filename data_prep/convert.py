@@ -38,16 +38,17 @@ def problems_from(paths: list[Path], fmt: str, options: ConvertOptions, skipped:
             on_row()
             try:
                 problem = module.convert(record, options)
-                parsed = parse_problem(problem, path, row)
             except Skip as why:
                 skipped[str(why)] += 1
-                continue
-            except DataError as exc:
-                skipped[f"invalid problem: field {exc.field!r}"] += 1
                 continue
             except (KeyError, TypeError, AttributeError) as exc:
                 field = exc.args[0] if isinstance(exc, KeyError) and exc.args else None
                 raise DataError(path, row, field, f"not a {fmt} row: {exc!r}") from None
+            try:
+                parsed = parse_problem(problem, path, row)
+            except DataError as exc:  # e.g. a file name the sandbox will not use
+                skipped[f"invalid problem: field {exc.field!r}"] += 1
+                continue
             if problem["problem_id"] in seen:
                 skipped["duplicate problem id"] += 1
                 continue

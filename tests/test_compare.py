@@ -75,8 +75,9 @@ def test_other_words_ignore_case_only_when_the_rule_says_so(word, data):
 @pytest.mark.parametrize("got, expected, matches", [
     ("998244352", "998244353", False),  # the cases, under the old relative tolerance they matched
     ("1000000000001", "1000000000000", False),
-    ("3", "3.0000000001", True),  # one real number: the tolerance applies
-    ("1e5", "100000", True),
+    ("3", "3.0000000001", True),  # an integer answering a real: the tolerance applies
+    ("100000", "1e5", True),
+    ("1e5", "100000", False), ("3.0", "3", False),  # a real never answers an integer on Codeforces
     ("100000.5", "100000", False),  # relative error 5e-6 is above 1e-6
     ("inf", "inf", True), ("inf", "INF", False), ("nan", "nan", True),
     ("1_000", "1000", False), ("0x10", "16", False), ("five", "5", False),
@@ -85,10 +86,16 @@ def test_examples(got, expected, matches):
     assert tokens_match(got, expected, CODEFORCES) is matches
 
 
+@given(big_integers.filter(lambda n: abs(n) < 10**15))
+def test_a_real_answers_an_integer_only_where_the_judge_reads_doubles(n):
+    assert not tokens_match(f"{n}.0", str(n), CODEFORCES)
+    assert tokens_match(f"{n}.0", str(n), CODE_CONTESTS)  # tester_sandboxer.cc ValuesMatch
+
+
 def test_code_contests_tolerance_is_absolute():
     assert tokens_match("1000000.000009", "1000000", CODE_CONTESTS)
     assert not tokens_match("1000000.00002", "1000000", CODE_CONTESTS)
-    assert tokens_match("1000000.0005", "1000000", CODEFORCES)  # relative 5e-10
+    assert tokens_match("1000000.0005", "1000000.0", CODEFORCES)  # relative 5e-10
 
 
 def test_rule_validation():

@@ -18,17 +18,17 @@ from tests.dataset_rows import BAD, GOOD, write_code_contests, write_codeforces,
 
 def run(*args, ok=True):
     proc = subprocess.run([sys.executable, "-m", "data_prep", *map(str, args)], capture_output=True, text=True)
-    print(proc.stdout)  # the agreement table, in the CI log
     if ok:
         assert proc.returncode == 0, proc.stderr
     return proc
 
 
 @pytest.fixture(scope="module")
-def code_contests_audit(tmp_path_factory):
+def code_contests_audit(tmp_path_factory, summary_note):
     d = tmp_path_factory.mktemp("audit")
     proc = run("audit", "--format", "code_contests", "--input", write_code_contests(d / "raw"), "--out",
                d / "audit.json", "--workers", "2")
+    summary_note("data_prep audit on the code_contests fixtures (tests/test_data_prep_audit.py)", proc.stdout)
     return proc, json.loads((d / "audit.json").read_text()), d
 
 

@@ -107,7 +107,7 @@ def test_code_contests_ids_limits_and_files(tmp_path):
     assert summary["problems"] == len(CODE_CONTESTS) and summary["skipped"] == {}
     answer = problems["code_contests/codeforces/2_B. Answer"]
     assert (answer.time_limit_s, answer.memory_limit_mb) == (None, None)  # null time_limit, memory_limit_bytes 0
-    assert answer.tests["compare"] == {"case": "any", "abs_tol": 1e-5, "rel_tol": 0.0}
+    assert answer.tests["compare"] == {"case": "any", "abs_tol": 1e-5, "rel_tol": 0.0, "reals_match_integers": True}
     product = problems["code_contests/codeforces/1_A. Product"]
     assert (product.time_limit_s, product.memory_limit_mb) == (2.0, 256.0) and len(product.tests["cases"]) == 3
     files = problems["code_contests/codeforces/3_C. Files"].tests
