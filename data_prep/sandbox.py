@@ -14,7 +14,9 @@ Limits (set inside the sandbox, never with ``preexec_fn``): CPU seconds and addr
 deadline for the whole candidate kills the process group (and so the namespace).
 
 The expected outputs stay in this process: the harness streams each test's output back and this
-module compares (:mod:`data_prep.compare`), stopping at the first failing test.
+module compares (:mod:`data_prep.compare`, by the problem's rule), stopping at the first failing
+test; for a problem with a checker the outputs go to :mod:`data_prep.checker` instead, which runs
+the checker in a sandbox of its own.
 """
 
 from __future__ import annotations
@@ -202,8 +204,9 @@ def _output_judge(tests: dict, outputs_to: OutputSpool | None):
 
 
 def _n_tests(tests: dict) -> int:
-    return {"stdio": lambda: len(tests["cases"]), "function": lambda: 1, "checker": lambda: tests["count"]}[
-        tests["kind"]]()
+    if tests["kind"] == "stdio":
+        return len(tests["cases"])
+    return tests["count"] if tests["kind"] == "checker" else 1
 
 
 def run_candidate(code: str, tests: dict, limits: Limits = Limits(), isolation: Isolation | None = None,
