@@ -60,6 +60,9 @@ export TENSORBOARD_DIR="${TENSORBOARD_DIR:-$out_dir/tensorboard}"  # read by rec
 echo "[tiny cpu] estimator=$estimator rollout=$rollout steps=$steps model=$tiny/model out=$out_dir"
 cd "$out_dir"
 set +e
+# recipe.corpo.shm_cleanup: removes the /dev/shm files the run's processes leave behind (Ray kills
+# the vLLM engine at the end, before it can unlink its message queues: ~400 MB per run otherwise)
+"$python" -m recipe.corpo.shm_cleanup -- \
 timeout --kill-after=30 "${TIMEOUT_S:-900}" "$python" -m recipe.corpo.main_corpo \
   data.train_files="$tiny/data/train.parquet" \
   data.val_files="[$tiny/data/val_code_id.parquet,$tiny/data/val_code_ood.parquet,$tiny/data/val_math_ood.parquet]" \

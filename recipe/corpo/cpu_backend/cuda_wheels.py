@@ -66,19 +66,20 @@ def mismatched() -> dict[str, Path]:
     return found
 
 
+def guard_line(name: str, torch_dir: Path, dist_dir: Path) -> str:
+    """One ``.pth`` line (run by site.py at start-up: one line, stdlib only) that blocks ``name``
+    while both builds are installed, and is a no-op once either changes."""
+    return (
+        "import os, sys; "
+        f"os.path.isdir({str(torch_dir)!r}) and os.path.isdir({str(dist_dir)!r}) "
+        f"and sys.modules.setdefault({name!r}, None)"
+    )
+
+
 def guard_lines() -> list[str]:
     """The ``.pth`` lines that block the mismatched companions (empty when none is mismatched)."""
-    blocked = mismatched()
     torch_dir = _dist_info_dir("torch")
-    lines = []
-    for name, dist_dir in sorted(blocked.items()):
-        # executed by site.py at start-up: one line, stdlib only, a no-op once either build changes
-        lines.append(
-            "import os, sys; "
-            f"os.path.isdir({str(torch_dir)!r}) and os.path.isdir({str(dist_dir)!r}) "
-            f"and sys.modules.setdefault({name!r}, None)"
-        )
-    return lines
+    return [guard_line(name, torch_dir, dist_dir) for name, dist_dir in sorted(mismatched().items())]
 
 
 def pth_path() -> Path:
