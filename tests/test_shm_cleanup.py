@@ -16,7 +16,7 @@ LEAKER = """
 import subprocess, sys
 code = '''
 import os, signal, sys, time
-from multiprocessing import shared_memory
+from multiprocessing import resource_tracker, shared_memory
 segment = shared_memory.SharedMemory(name=sys.argv[1], create=True, size=1 << 20)
 resource_tracker.unregister(segment._name, "shared_memory")  # as if its tracker died with it
 print("ready", flush=True)
