@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from recipe.corpo.shm_cleanup import mapped_shm
 from tests.tiny_run_log import step_metrics
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,19 +84,6 @@ def _ray_processes_left(ray_tmp: str, grace_s: float = 30.0) -> set[int]:
     return left
 
 
-def _shm_segments_of(pids: set[int]) -> set[str]:
-    """The /dev/shm files these processes have mapped (vLLM's message queues, verl's weight buffer)."""
-    found = set()
-    for pid in pids:
-        try:
-            maps = Path(f"/proc/{pid}/maps").read_text(errors="replace")
-        except OSError:
-            continue
-        found.update(line.split("/dev/shm/", 1)[1].split(" (deleted)")[0]
-                     for line in maps.splitlines() if "/dev/shm/" in line)
-    return found
-
-
 def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
     out_dir = tmp_path_factory.mktemp(name)
     tiny_home = tmp_path_factory.getbasetemp() / "tiny_default"
@@ -125,7 +113,7 @@ def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
         deadline = time.monotonic() + RUN_TIMEOUT_S
         try:
             while script.poll() is None and time.monotonic() < deadline:
-                shm_seen |= _shm_segments_of(_processes_using(ray_tmp))
+                shm_seen |= mapped_shm(_processes_using(ray_tmp))
                 time.sleep(2.0)
             if script.poll() is None:  # a backstop: the script's timeout should have ended it
                 _kill_session(script.pid)
