@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from recipe.corpo.shm_cleanup import mapped_shm
+from tests.ray_processes import processes_using, stop_processes_using
 from tests.tiny_run_log import step_metrics
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,31 +30,6 @@ K3_KL_BOUND = 2e-3  # verl's rollout-vs-actor KL estimate; ~3e-5 with a working 
 RUN_TIMEOUT_S = 420
 
 pytestmark = pytest.mark.e2e
-
-
-def _processes_using(directory: str) -> set[int]:
-    """Live processes with a file open, their working directory or an argument under ``directory``.
-
-    Every Ray process of a run (GCS, raylet, agents, workers) keeps its log files open in the run's
-    Ray session folder, so this finds the run's own Ray processes and no one else's.
-    """
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            paths = [os.readlink(entry / "cwd")]
-            for fd in (entry / "fd").iterdir():
-                try:
-                    paths.append(os.readlink(fd))
-                except OSError:  # closed meanwhile
-                    pass
-            paths.append((entry / "cmdline").read_bytes().decode(errors="replace"))
-        except OSError:  # exited meanwhile, or a zombie
-            continue
-        if any(directory in path for path in paths):
-            found.add(int(entry.name))
-    return found
 
 
 def _kill_session(session_id: int) -> None:
@@ -68,20 +44,6 @@ def _kill_session(session_id: int) -> None:
                 os.kill(int(entry.name), signal.SIGKILL)
             except ProcessLookupError:
                 pass
-
-
-def _ray_processes_left(ray_tmp: str, grace_s: float = 30.0) -> set[int]:
-    """The run's Ray processes still alive after a grace period for shutdown; they are then killed,
-    so that a failing run does not leave them behind either."""
-    deadline = time.monotonic() + grace_s
-    while (left := _processes_using(ray_tmp)) and time.monotonic() < deadline:
-        time.sleep(1.0)
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return left
 
 
 def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
@@ -113,7 +75,7 @@ def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
         deadline = time.monotonic() + RUN_TIMEOUT_S
         try:
             while script.poll() is None and time.monotonic() < deadline:
-                shm_seen |= mapped_shm(_processes_using(ray_tmp))
+                shm_seen |= mapped_shm(processes_using(ray_tmp))
                 time.sleep(2.0)
             if script.poll() is None:  # a backstop: the script's timeout should have ended it
                 _kill_session(script.pid)
@@ -122,7 +84,7 @@ def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
             else:
                 rc = script.returncode
         finally:
-            leftover_ray = _ray_processes_left(ray_tmp)
+            leftover_ray = stop_processes_using(ray_tmp)
             shutil.rmtree(ray_tmp, ignore_errors=True)
     leftover_shm = {name for name in shm_seen if (Path("/dev/shm") / name).exists()}
     for name in leftover_shm:  # this run's own segments only: a failing run leaves nothing either

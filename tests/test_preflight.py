@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pandas as pd
 
 from recipe.corpo import preflight
+from tests.ray_processes import stop_processes_using
 
 REPO = Path(__file__).resolve().parents[1]
 UNREACHABLE_HUB = "http://127.0.0.1:9"  # the discard port: connection refused at once
@@ -27,15 +31,20 @@ def _args(tmp_path: Path, *overrides: str):
                                  "--gpus-per-node", "0", "--", *overrides])
 
 
-def test_the_paper_script_stops_in_seconds_saying_what_is_missing(tmp_path):
-    data_dir, out_dir, hf_home = tmp_path / "data", tmp_path / "out", tmp_path / "hf_home"
+def _paper_script(tmp_path: Path, script: str, **extra_env) -> tuple[subprocess.CompletedProcess, float]:
+    """Run a script as a user would here: no data, the default Hub model with the Hub unreachable."""
     env = {key: value for key, value in os.environ.items() if key not in ("RAY_ADDRESS", "HF_HUB_OFFLINE", "DRY_RUN")}
-    env.update(PYTHON=sys.executable, DATA_DIR=str(data_dir), OUT_DIR=str(out_dir), HF_HOME=str(hf_home),
-               HF_ENDPOINT=UNREACHABLE_HUB)  # MODEL_PATH, NNODES, N_GPUS_PER_NODE: the defaults
-    started = time.monotonic()
-    result = subprocess.run(["bash", str(REPO / "scripts" / "run_corpo_qwen3_8b.sh")], env=env,
-                            capture_output=True, text=True, timeout=300)
-    elapsed = time.monotonic() - started
+    env.update(PYTHON=sys.executable, DATA_DIR=str(tmp_path / "data"), OUT_DIR=str(tmp_path / "out"),
+               HF_HOME=str(tmp_path / "hf_home"), HF_ENDPOINT=UNREACHABLE_HUB, **extra_env)
+    started = time.monotonic()  # MODEL_PATH, NNODES, N_GPUS_PER_NODE: the defaults
+    result = subprocess.run(["bash", str(REPO / "scripts" / script)], env=env, capture_output=True, text=True,
+                            timeout=300)
+    return result, time.monotonic() - started
+
+
+def test_the_paper_script_stops_in_seconds_saying_what_is_missing(tmp_path):
+    data_dir, out_dir = tmp_path / "data", tmp_path / "out"
+    result, elapsed = _paper_script(tmp_path, "run_corpo_qwen3_8b.sh")
     message = result.stderr
     assert result.returncode != 0, message
     assert elapsed < 60, f"the preflight took {elapsed:.0f} s"  # a hang (the old behaviour) never ends
@@ -54,6 +63,13 @@ def test_the_paper_script_stops_in_seconds_saying_what_is_missing(tmp_path):
         assert "ATTN_IMPL=sdpa" in message
     assert "ray init kwargs" not in result.stdout + message  # Ray never started
     assert not out_dir.exists()
+
+
+def test_the_main_job_on_a_gpu_machine_gets_the_same_preflight(tmp_path):
+    result, elapsed = _paper_script(tmp_path, "run_main_job.sh", MAIN_JOB="paper")
+    assert result.returncode != 0 and elapsed < 60
+    assert "[main job] MAIN_JOB=paper: the paper's run" in result.stdout
+    assert "[preflight] run_corpo" in result.stderr and "no such file" in result.stderr
 
 
 def test_data_check_names_each_missing_file_and_passes_when_all_are_there(tmp_path):
@@ -97,3 +113,47 @@ def test_enough_gpus_is_not_a_problem():
     assert preflight.check_gpus(nnodes=1, gpus_per_node=0) == []
     [problem] = preflight.check_gpus(nnodes=1, gpus_per_node=100_000)
     assert "100000 GPUs needed" in problem.what
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_gpus_are_counted_in_the_ray_cluster_the_run_joins(monkeypatch):
+    """A real one-node Ray cluster (``ray start --head``, 3 logical GPUs) on a port and temp folder
+    of its own, stopped by process id afterwards."""
+    ray_tmp, port = tempfile.mkdtemp(prefix="corpo-pf-ray-"), _free_port()
+    # Ray's switch for single-machine clusters: 127.0.0.1 stays 127.0.0.1 (else Ray swaps in the
+    # host's address), for the head and for the preflight's query
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # Ray turns token auth on when ~/.ray/auth_token exists
+    env = {**os.environ, "RAY_TMPDIR": ray_tmp, "RAY_USAGE_STATS_ENABLED": "0"}  # ray_current_cluster stays in it
+    env.pop("RAY_ADDRESS", None)
+    head = subprocess.Popen([str(Path(sys.executable).parent / "ray"), "start", "--head", "--block",
+                             f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=1", "--num-gpus=3",
+                             "--include-dashboard=false"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        address = f"127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while (found := preflight._cluster_gpus(address))[0] is None and time.monotonic() < deadline:
+            time.sleep(2)
+        assert found == (3, f"the Ray cluster at {address!r}"), found
+        monkeypatch.setenv("RAY_ADDRESS", address)
+        assert preflight.check_gpus(nnodes=3, gpus_per_node=1) == []
+        [problem] = preflight.check_gpus(nnodes=2, gpus_per_node=2)
+        assert f"4 GPUs needed, 3 found (the Ray cluster at {address!r})" in problem.what
+    finally:
+        head.terminate()
+        stop_processes_using(ray_tmp)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+def test_no_ray_cluster_is_reported_at_once(monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{_free_port()}")  # nothing listens there
+    started = time.monotonic()
+    [problem] = preflight.check_gpus(nnodes=2, gpus_per_node=8)
+    assert "needs a Ray cluster" in problem.what and "Connection refused" in problem.what
+    assert "ray_multinode.sh head" in problem.fix and time.monotonic() - started < 10

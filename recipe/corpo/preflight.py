@@ -26,6 +26,7 @@ import importlib.metadata
 import importlib.util
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -118,25 +119,51 @@ def _local_gpus() -> tuple[int, str]:
     return sum(line.startswith("GPU ") for line in listed.stdout.splitlines()), "nvidia-smi -L on this node"
 
 
-def _cluster_gpus(address: str) -> tuple[int | None, str]:
-    """GPUs in the Ray cluster at ``address`` (None when it cannot be reached)."""
-    import ray
+RAY_QUERY = """
+import sys, ray
+ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
+print(int(ray.cluster_resources().get("GPU", 0)))
+"""
+RAY_TIMEOUT_S = 30.0
 
+
+def _ray_address() -> str | None:
+    """The cluster a run would join: ``RAY_ADDRESS``, or the one ``ray start`` left on this node."""
+    if os.environ.get("RAY_ADDRESS"):
+        return os.environ["RAY_ADDRESS"]
+    current = Path(os.environ.get("RAY_TMPDIR", "/tmp")) / "ray" / "ray_current_cluster"
+    return current.read_text().strip() or None if current.is_file() else None
+
+
+def _cluster_gpus(address: str | None) -> tuple[int | None, str]:
+    """GPUs in the Ray cluster at ``address`` (None when there is none or it does not answer).
+
+    Asked in a child process with a time limit: ``ray.init`` retries an address without a cluster
+    for minutes."""
+    if address is None:
+        return None, "none (RAY_ADDRESS is not set and no `ray start` cluster runs on this node)"
+    host, _, port = address.rpartition(":")
+    if host and port.isdigit() and "/" not in host:  # a GCS address: is anything listening?
+        try:
+            socket.create_connection((host, int(port)), timeout=3).close()
+        except OSError as error:
+            return None, f"no Ray cluster at {address!r} ({error})"
     try:
-        ray.init(address=address, logging_level="ERROR", log_to_driver=False)
-    except Exception as error:  # no cluster there
-        return None, f"no Ray cluster at {address!r} ({type(error).__name__}: {str(error).splitlines()[0][:160]})"
-    try:
-        return int(ray.cluster_resources().get("GPU", 0)), f"the Ray cluster at {address!r}"
-    finally:
-        ray.shutdown()  # disconnects; the cluster keeps running
+        asked = subprocess.run([sys.executable, "-c", RAY_QUERY, address], capture_output=True, text=True,
+                               timeout=RAY_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return None, f"no answer from the Ray cluster at {address!r} within {RAY_TIMEOUT_S:.0f} s"
+    if asked.returncode != 0 or not asked.stdout.strip().isdigit():
+        last = (asked.stderr.strip().splitlines() or ["?"])[-1][:200]
+        return None, f"no Ray cluster at {address!r} ({last})"
+    return int(asked.stdout.strip()), f"the Ray cluster at {address!r}"
 
 
 def check_gpus(nnodes: int, gpus_per_node: int) -> list[Problem]:
     needed = nnodes * gpus_per_node
-    address = os.environ.get("RAY_ADDRESS")
-    if address or nnodes > 1:
-        found, where = _cluster_gpus(address or "auto")
+    address = _ray_address()
+    if os.environ.get("RAY_ADDRESS") or nnodes > 1:
+        found, where = _cluster_gpus(address)
         if found is None:
             return [Problem(
                 f"GPUs: NNODES={nnodes} x N_GPUS_PER_NODE={gpus_per_node} needs a Ray cluster, and there is {where}",
