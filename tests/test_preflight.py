@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from recipe.corpo import preflight
-from tests.ray_processes import stop_processes_using
+from tests.tiny_run import ray_processes_left
 
 REPO = Path(__file__).resolve().parents[1]
 UNREACHABLE_HUB = "http://127.0.0.1:9"  # the discard port: connection refused at once
@@ -147,7 +147,7 @@ def test_gpus_are_counted_in_the_ray_cluster_the_run_joins(monkeypatch):
         assert f"4 GPUs needed, 3 found (the Ray cluster at {address!r})" in problem.what
     finally:
         head.terminate()
-        stop_processes_using(ray_tmp)
+        ray_processes_left(ray_tmp, grace_s=10.0)
         shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
