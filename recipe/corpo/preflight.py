@@ -56,7 +56,7 @@ def check_data(files: list[str]) -> list[Problem]:
 
 
 def _looks_like_path(model: str) -> bool:
-    return model.startswith(("/", ".", "~")) or model.count("/") != 1 or Path(model).exists()
+    return model.startswith(("/", ".", "~")) or Path(model).exists()
 
 
 def _hub_cached(repo_id: str) -> bool:
