@@ -3,7 +3,12 @@
 A *group* is the set of rollouts that share a verl ``uid`` (one prompt). A row is *valid* when its
 response mask is not all zero; verl's synthetic padding rows (``pad<hex>`` uids, mask all zero)
 are not, and they take no part in any group statistic. Everything here is vectorised with
-``index_add_`` (no Python loop over the batch).
+``index_add_`` / ``scatter_reduce_`` (no Python loop over the batch).
+
+The statistics are exact where it matters: they are computed in float64 around each group's
+lowest reward (``mean = low + sum(R - low) / n``, then kept within ``[low, high]``), so a group of
+equal rewards has a mean equal to its reward and a std of exactly 0, whatever the reward's value
+or dtype. (A float32 sum of eight copies of 0.8 is not 8 x 0.8: its mean is one rounding step off.)
 """
 
 from __future__ import annotations
@@ -14,24 +19,34 @@ import numpy as np
 import pandas as pd
 import torch
 
+#: dtype of every group statistic.
+STATS_DTYPE = torch.float64
+
 
 @dataclass(frozen=True)
 class GroupStats:
-    """Row-aligned group statistics of one batch of outcome rewards.
+    """Row-aligned group statistics of one batch of outcome rewards (float64).
 
     Attributes:
         valid: (B,) bool, the response mask has at least one token.
         group: (B,) long, the row's group id (0..G-1) from its uid.
-        count: (G,) float, number of valid rows per group (0 for a group of padding rows only).
-        group_mean: (G,) float, mean reward over the group's valid rows; a group of one has its
-            own reward as mean.
-        group_std: (G,) float, unbiased (Bessel) std over the group's valid rows; 1.0 for groups
-            with fewer than two valid rows, where a spread is not defined. None unless asked for.
+        scores: (B,) float64, the rewards, exactly (every float32 or bfloat16 value is a float64).
+        count: (G,) float64, number of valid rows per group (0 for a group of padding rows only).
+        group_low, group_high: (G,) float64, lowest and highest reward over the group's valid
+            rows (0 for a group without valid rows).
+        group_mean: (G,) float64, mean reward over the group's valid rows; a group of one has its
+            own reward as mean; a group of equal rewards has exactly that reward.
+        group_std: (G,) float64, unbiased (Bessel) std over the group's valid rows, exactly 0 for
+            equal rewards; 1.0 for groups with fewer than two valid rows, where a spread is not
+            defined. None unless asked for.
     """
 
     valid: torch.Tensor
     group: torch.Tensor
+    scores: torch.Tensor
     count: torch.Tensor
+    group_low: torch.Tensor
+    group_high: torch.Tensor
     group_mean: torch.Tensor
     group_std: torch.Tensor | None
 
@@ -46,6 +61,16 @@ class GroupStats:
         if self.group_std is None:
             raise ValueError("group_stats(..., with_std=False) computed no std")
         return self.group_std[self.group]
+
+    @property
+    def present(self) -> torch.Tensor:
+        """(G,) bool, the group has at least one valid row."""
+        return self.count > 0
+
+    @property
+    def equal_rewards(self) -> torch.Tensor:
+        """(G,) bool, every valid row of the group has the same reward (a group of one included)."""
+        return self.present & (self.group_low == self.group_high)
 
 
 def valid_rows(response_mask: torch.Tensor) -> torch.Tensor:
@@ -72,26 +97,37 @@ def group_ids(index: np.ndarray | torch.Tensor | None, rows: int) -> tuple[torch
     return torch.from_numpy(codes.astype(np.int64, copy=False)), len(uniques)
 
 
+def _group_extreme(values: torch.Tensor, group: torch.Tensor, count: torch.Tensor, valid: torch.Tensor, reduce: str):
+    """(G,) the lowest (``amin``) or highest (``amax``) value over each group's valid rows, 0 without any."""
+    ignored = torch.tensor(float("inf") if reduce == "amin" else float("-inf"), dtype=values.dtype, device=values.device)
+    out = torch.zeros_like(count).scatter_reduce_(0, group, torch.where(valid, values, ignored), reduce=reduce,
+                                                  include_self=False)
+    return torch.where(count > 0, out, torch.zeros_like(out))
+
+
 @torch.no_grad()
 def group_stats(
     scores: torch.Tensor, valid: torch.Tensor, index: np.ndarray | torch.Tensor, with_std: bool = False
 ) -> GroupStats:
-    """Mean (and, ``with_std``, std) of ``scores`` per uid group, over valid rows only."""
-    scores = scores.to(torch.float32)
+    """Mean (and, ``with_std``, std) of ``scores`` per uid group, over valid rows only, in float64."""
+    scores = scores.to(STATS_DTYPE)
     group, num_groups = group_ids(index, scores.numel())
     group = group.to(scores.device)
-    weight = valid.to(torch.float32)
-    kept = torch.where(valid, scores, torch.zeros_like(scores))
+    zeros = torch.zeros_like(scores)
 
-    count = torch.zeros(num_groups, dtype=torch.float32, device=scores.device).index_add_(0, group, weight)
-    total = torch.zeros_like(count).index_add_(0, group, kept)
-    mean_g = total / count.clamp_min(1.0)
+    count = torch.zeros(num_groups, dtype=STATS_DTYPE, device=scores.device).index_add_(0, group, valid.to(STATS_DTYPE))
+    low = _group_extreme(scores, group, count, valid, "amin")
+    high = _group_extreme(scores, group, count, valid, "amax")
+    above_low = torch.where(valid, scores - low[group], zeros)
+    mean_g = low + torch.zeros_like(count).index_add_(0, group, above_low) / count.clamp_min(1.0)
+    mean_g = torch.minimum(torch.maximum(mean_g, low), high)
 
     std_g = None
     if with_std:
-        centred = torch.where(valid, scores - mean_g[group], torch.zeros_like(scores))
+        centred = torch.where(valid, scores - mean_g[group], zeros)
         square_dev = torch.zeros_like(count).index_add_(0, group, centred * centred)
         std_g = torch.sqrt(square_dev / (count - 1.0).clamp_min(1.0))
         std_g = torch.where(count >= 2.0, std_g, torch.ones_like(std_g))
 
-    return GroupStats(valid=valid, group=group, count=count, group_mean=mean_g, group_std=std_g)
+    return GroupStats(valid=valid, group=group, scores=scores, count=count, group_low=low, group_high=high,
+                      group_mean=mean_g, group_std=std_g)

@@ -16,7 +16,9 @@ class CorpoTrainerSync(PPOTrainerSync):
     """Computes advantages exactly as verl does, then logs ``corpo/...`` metrics for the batch.
 
     The diagnostics read back the task reward (``rm_scores``) and the advantages the configured
-    estimator wrote, so a GRPO run shows GRPO's failure mode and a CoRPO run shows it is gone.
+    estimator wrote, so a GRPO run shows GRPO's failure mode and a CoRPO run shows it is gone;
+    beside them, the share of groups whose rewards are all equal and of groups where every sample
+    failed (``corpo_advantage.diagnostics``).
     """
 
     def _compute_advantage(self, batch, metrics: dict):
@@ -35,4 +37,5 @@ class CorpoTrainerSync(PPOTrainerSync):
             response_mask=padded["response_mask"],
             index=uid,
             r_min_correct=settings.r_min_correct,
+            estimator=str(self.config.algorithm.adv_estimator),
         )
