@@ -99,7 +99,8 @@ def group_ids(index: np.ndarray | torch.Tensor | None, rows: int) -> tuple[torch
 
 def _group_extreme(values: torch.Tensor, group: torch.Tensor, count: torch.Tensor, valid: torch.Tensor, reduce: str):
     """(G,) the lowest (``amin``) or highest (``amax``) value over each group's valid rows, 0 without any."""
-    ignored = torch.tensor(float("inf") if reduce == "amin" else float("-inf"), dtype=values.dtype, device=values.device)
+    ignored = torch.tensor(float("inf") if reduce == "amin" else float("-inf"), dtype=values.dtype,
+                           device=values.device)
     out = torch.zeros_like(count).scatter_reduce_(0, group, torch.where(valid, values, ignored), reduce=reduce,
                                                   include_self=False)
     return torch.where(count > 0, out, torch.zeros_like(out))

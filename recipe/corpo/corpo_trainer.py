@@ -1,13 +1,16 @@
-"""verl 0.9.1's v1 sync trainer, plus the CoRPO diagnostics (spec section 7) logged every step."""
+"""verl 0.9.1's v1 sync trainer, plus the CoRPO diagnostics (spec section 7) logged every step, and
+a check that data written by ``data_prep pairs`` is one set before verl loads it."""
 
 from __future__ import annotations
 
 import numpy as np
 import transfer_queue as tq
+from omegaconf import ListConfig
 from verl.trainer.ppo.v1 import PPOTrainerSync
 
 from corpo_advantage.diagnostics import corpo_diagnostics
 from corpo_advantage.settings import CorpoSettings
+from data_prep.split_set import check_data_files
 
 _DIAGNOSTIC_FIELDS = ["uid", "response_mask", "rm_scores", "advantages"]
 
@@ -20,6 +23,12 @@ class CorpoTrainerSync(PPOTrainerSync):
     beside them, the share of groups whose rewards are all equal and of groups where every sample
     failed (``corpo_advantage.diagnostics``).
     """
+
+    def _init_dataloader(self):
+        """verl's loaders, after checking that data files written by ``data_prep pairs`` are one set."""
+        files = [self.config.data.train_files, self.config.data.val_files]
+        check_data_files(f for entry in files for f in (entry if isinstance(entry, (list, ListConfig)) else [entry]))
+        super()._init_dataloader()
 
     def _compute_advantage(self, batch, metrics: dict):
         batch = super()._compute_advantage(batch, metrics)
