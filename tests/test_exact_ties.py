@@ -9,7 +9,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpo_advantage.diagnostics import ADV_TOLERANCE, MEAN_BASELINE_ESTIMATORS, corpo_diagnostics
+from corpo_advantage.diagnostics import ADV_TOLERANCE, corpo_diagnostics
 from tests.batches import advantages_via_verl, make_batch, row_advantage
 
 # rewards the verifier's reward really gives (0.8 = \boxed{9, 1} right, -0.45 = one confident wrong
@@ -123,12 +123,13 @@ def tied_batches(draw, padding_shares_uids: bool):
 
 def exact_advantages(estimator, rewards, uids, lengths, r_min, norm):
     """Each row's advantage from the estimator's formula in exact arithmetic (std normalisation,
-    which keeps the sign, in float64), with verl's conventions for grpo (a group of one has mean 0
-    and std 1; padding rows carry a uid of their own in these batches)."""
+    which keeps the sign, in float64), with verl's conventions for its estimators (grpo: a group of
+    one has mean 0 and std 1; rloo: A = R for a group of one, rloo_vectorized: 0; padding rows carry
+    a uid of their own in these batches)."""
     stored = [Fraction(_as_stored(r)) for r in rewards]
     groups = {}
     for row, (uid, length) in enumerate(zip(uids, lengths)):
-        if length or estimator.startswith("grpo"):
+        if length or estimator in VERL_ESTIMATORS:
             groups.setdefault(uid, []).append(row)
     out = []
     for row, uid in enumerate(uids):
@@ -138,6 +139,11 @@ def exact_advantages(estimator, rewards, uids, lengths, r_min, norm):
         members = [stored[i] for i in groups[uid]]
         mean = sum(members) / len(members)
         std = math.sqrt(sum(float(m - mean) ** 2 for m in members) / (len(members) - 1)) if len(members) > 1 else 1.0
+        if estimator.startswith("rloo"):  # R minus the mean of the others
+            alone = stored[row] if estimator == "rloo" else Fraction(0)
+            out.append(float((stored[row] - mean) * len(members) / (len(members) - 1)) if len(members) > 1
+                       else float(alone))
+            continue
         if estimator.startswith("grpo"):
             baseline = mean if len(members) > 1 else Fraction(0)
         elif estimator == "corpo":
@@ -149,13 +155,18 @@ def exact_advantages(estimator, rewards, uids, lengths, r_min, norm):
     return torch.tensor(out, dtype=torch.float64)
 
 
-@settings(max_examples=200, deadline=None)
-@given(data=st.data(), estimator=st.sampled_from(["grpo", "grpo_vectorized", "corpo", "corpo_static"]),
+VERL_ESTIMATORS = ("grpo", "grpo_vectorized", "rloo", "rloo_vectorized")
+
+
+@settings(max_examples=250, deadline=None)
+@given(data=st.data(), estimator=st.sampled_from(VERL_ESTIMATORS + ("corpo", "corpo_static")),
        norm=st.booleans(), r_min=st.sampled_from([0.0, -0.25, 0.3, 0.5, 0.7]))
 def test_diagnostics_on_tied_groups_equal_their_exact_values(data, estimator, norm, r_min):
     if estimator == "grpo_vectorized":
         norm = True  # verl's dispatch never passes norm_adv_by_std_in_grpo to it
-    rewards, uids, lengths = data.draw(tied_batches(padding_shares_uids=not estimator.startswith("grpo")))
+    if estimator.startswith("rloo"):
+        norm = False  # no std normalisation in rloo
+    rewards, uids, lengths = data.draw(tied_batches(padding_shares_uids=estimator not in VERL_ESTIMATORS))
     measured = _diagnose(estimator, rewards, uids, lengths, r_min, norm)
     exact = exact_advantages(estimator, rewards, uids, lengths, r_min, norm)
     mask = make_batch(rewards, uids, lengths).batch["response_mask"]
@@ -166,7 +177,3 @@ def test_diagnostics_on_tied_groups_equal_their_exact_values(data, estimator, no
             assert measured[name] == pytest.approx(value, rel=1e-4, nan_ok=True), name
         else:
             assert measured[name] == value or (math.isnan(measured[name]) and math.isnan(value)), (name, measured)
-
-
-def test_mean_baseline_estimators_are_verls_grpo():
-    assert MEAN_BASELINE_ESTIMATORS == {"grpo", "grpo_vectorized"}
