@@ -66,6 +66,7 @@ class PairSettings:
     seed: int = 0
     keep_reasoning: bool = False
     max_prompt_tokens: int | None = None  # needs a tokenizer
+    exclude_problems: tuple[str, ...] = ()  # problem ids to leave out (audit failures)
 
     def size_of(self, split: str) -> int:
         return getattr(self, f"{split}_size")
@@ -165,9 +166,13 @@ def scan(path, task: str, settings: PairSettings, count_tokens: Callable[[str], 
     pools: dict[str, Pool] = {}
     statements: dict[str, bytes] = {}
     seen: set[tuple[str, bytes]] = set()
+    excluded = set(settings.exclude_problems)
     for row, record in read_records(path, columns=list(LABELLED_COLUMNS), batch_size=READ_BATCH_ROWS):
         values = _validated(record, path, row, task)
         problem_id, statement = values["problem_id"], values["statement"]
+        if problem_id in excluded:
+            dropped["audit_failure"] += 1
+            continue
         pool = pools.get(problem_id)
         if pool is None:
             pool = pools[problem_id] = Pool(source=values["source"])
