@@ -4,16 +4,16 @@ Responses are shaped like Qwen3-8B's: ~45 KB of reasoning in ``<think>...</think
 answer ending in a fenced program. Each labelled file is written twice: as ``data_prep label``
 writes it (``data_prep.io.write_parquet_atomic``: pages of 64 rows) and as older versions did (one
 row group, pyarrow's default 1024-row pages). ``pairs`` runs in a child process with the same split
-sizes for every file; its peak RSS comes from ``os.wait4``. The ratio large/small should be ~1.
+sizes for every file; its peak RSS comes from ``os.wait4`` in a small wrapper process. The ratio
+large/small should be ~1.
 
-    python scripts/bench_pairs_memory.py                       # 400 and 4,000 responses (~20 and ~200 MB of text)
+    python scripts/bench_pairs_memory.py                       # 500 and 5,000 responses (~25 and ~250 MB of text)
     python scripts/bench_pairs_memory.py --rows 200 --factor 5
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import subprocess
 import sys
@@ -29,7 +29,7 @@ SPLIT_FLAGS = ["--train-size", "300", "--val-code-id-size", "30", "--val-code-oo
                "--val-math-ood-size", "0"]
 
 
-def make_rows(rows: int, problems: int = 100, reasoning_chars: int = 45_000, answer_chars: int = 5_000, seed: int = 0):
+def make_rows(rows: int, problems: int = 50, reasoning_chars: int = 45_000, answer_chars: int = 5_000, seed: int = 0):
     """Labelled rows with ~50 KB responses (distinct texts: slices of a random word stream)."""
     rng = random.Random(seed)
     words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9))) for _ in range(4000)]
@@ -46,20 +46,29 @@ def make_rows(rows: int, problems: int = 100, reasoning_chars: int = 45_000, ans
     return out
 
 
+# A child's peak RSS starts at its parent's RSS when it is forked (and survives exec), so `pairs`
+# is started by a small wrapper process rather than by this one, which holds the generated rows.
+_WRAPPER = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def peak_rss_mb(labelled: Path, out: Path) -> float:
-    """Peak RSS of one `pairs` run in a child process (MB)."""
+    """Peak RSS of one `pairs` run (MB)."""
     command = [sys.executable, "-m", "data_prep", "pairs", "--labelled", str(labelled), "--out", str(out), *SPLIT_FLAGS]
-    with open(os.devnull, "w") as devnull:
-        child = subprocess.Popen(command, stdout=devnull, stderr=devnull)
-        _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    result = subprocess.run([sys.executable, "-c", _WRAPPER, *command], capture_output=True, text=True, check=True)
+    code, max_rss_kb = (int(x) for x in result.stdout.split())
+    if code != 0:
         raise SystemExit(f"pairs failed on {labelled}: rerun `{' '.join(command)}` to see why")
-    return usage.ru_maxrss / 1024
+    return max_rss_kb / 1024
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=400, help="responses in the small file")
+    parser.add_argument("--rows", type=int, default=500, help="responses in the small file (50 problems)")
     parser.add_argument("--factor", type=int, default=10, help="the large file has factor x rows")
     args = parser.parse_args()
     sizes = (args.rows, args.factor * args.rows)
