@@ -30,7 +30,6 @@ text of the selected responses only, and output rows are built as they are writt
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import re
 import unicodedata
