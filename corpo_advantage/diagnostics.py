@@ -93,7 +93,7 @@ def corpo_diagnostics(
     loss_weight = masked.abs().sum(-1, dtype=STATS_DTYPE)
     counted = valid & (row_adv.abs() > ADV_TOLERANCE * rewards.abs().clamp_min(1.0))
     if estimator in MEAN_BASELINE_ESTIMATORS:
-        counted &= ~(stats.equal_rewards & (stats.count >= 2))[stats.group]
+        counted &= ~stats.per_row(stats.equal_rewards & (stats.count >= 2))
     positive = counted & (row_adv > 0)
     negative = counted & (row_adv < 0)
     failed = valid & (rewards < r_min_correct)
