@@ -19,7 +19,9 @@ candidate kills the process group (and so the namespace). If the labeller itself
 sandboxes die with it (parent-death signal).
 
 The expected outputs stay in this process: the harness streams each test's output back and this
-module compares (:mod:`data_prep.compare`), stopping at the first failing test.
+module compares (:mod:`data_prep.compare`, by the problem's rule), stopping at the first failing
+test; for a problem with a checker the outputs go to :mod:`data_prep.checker` instead, which runs
+the checker in a sandbox of its own.
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ import time
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from data_prep.cgroups import JOIN_FAILED_EXIT, CandidateCgroup, CgroupSupport, detect_cgroups
-from data_prep.compare import outputs_match
+from data_prep.compare import OutputRule, outputs_match
 from data_prep.sandbox_session import session_folder
 
 HARNESS = Path(__file__).with_name("_harness.py")
@@ -195,6 +197,12 @@ def detect_isolation() -> Isolation:
     return replace(mode, notes=_notes(mode, failures))
 
 
+class OutputSpool(Protocol):
+    """Takes each test's output instead of comparing it (see ``data_prep.checker``)."""
+
+    def add(self, case: dict, output: str) -> tuple[str, str] | None: ...
+
+
 @dataclass
 class SandboxResult:
     """The outcome of one candidate: its verdict, the number of tests run and a short detail."""
@@ -218,7 +226,7 @@ def _count_user_processes(uid: int) -> int:
     return count
 
 
-def _job(code: str, tests: dict, limits: Limits, isolation: Isolation, workdir: str) -> dict:
+def _job(code: str, tests: dict, limits: Limits, isolation: Isolation, workdir: str, input_bytes: int) -> dict:
     job = {
         "code": code,
         "kind": tests["kind"],
@@ -229,14 +237,15 @@ def _job(code: str, tests: dict, limits: Limits, isolation: Isolation, workdir: 
         "nproc": limits.max_processes,
         "workdir": workdir,
         "private_mounts": isolation.private_mounts,
-        "workdir_bytes": limits.workdir_bytes(_input_bytes(tests)),
+        "workdir_bytes": limits.workdir_bytes(input_bytes),
         "tmp_bytes": PRIVATE_TMP_MB << 20,
         "uid": None,
         "gid": None,
     }
     if tests["kind"] == "stdio":
         job["inputs"] = [case["input"] for case in tests["cases"]]
-    else:
+        job["input_file"], job["output_file"] = tests.get("input_file"), tests.get("output_file")
+    elif tests["kind"] == "function":
         job["prelude"] = tests.get("prelude") or ""
         job["check"] = tests["check"]
     if isolation.drop_uid:
@@ -248,7 +257,11 @@ def _job(code: str, tests: dict, limits: Limits, isolation: Isolation, workdir: 
 
 
 def _input_bytes(tests: dict) -> int:
-    """Room the harness needs in W for the largest test input (written there as stdin.txt)."""
+    """Room the harness needs in W for one test's files: the largest input (``stdin.txt`` or the
+    statement's input file), or for a checker job its largest case (input, expected and output)."""
+    if tests["kind"] == "checker":
+        with open(tests["cases_file"], "rb") as handle:
+            return max((len(line) for line in handle), default=0)
     if tests["kind"] != "stdio":
         return 0
     return max(len(case["input"].encode("utf-8", errors="replace")) for case in tests["cases"])
@@ -269,25 +282,55 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def run_candidate(code: str, tests: dict, limits: Limits = Limits(), isolation: Isolation | None = None) -> SandboxResult:
-    """Run ``code`` against ``tests`` (the problem schema's test object) and judge it."""
+def _output_judge(tests: dict, outputs_to: OutputSpool | None):
+    """What the parent does with each test's output: compare it by the problem's rule, hand it to
+    ``outputs_to`` (for a checker), or nothing (function and checker jobs report their own verdict)."""
+    if tests["kind"] != "stdio":
+        return None
+    if outputs_to is not None:
+        return lambda index, out: outputs_to.add(tests["cases"][index], out)
+    rule = OutputRule.from_dict(tests.get("compare"))
+
+    def compare(index: int, out: str) -> tuple[str, str] | None:
+        if outputs_match(out, tests["cases"][index]["output"], rule):
+            return None
+        return "wrong_answer", f"test {index}: output differs"
+
+    return compare
+
+
+def _n_tests(tests: dict) -> int:
+    if tests["kind"] == "stdio":
+        return len(tests["cases"])
+    return tests["count"] if tests["kind"] == "checker" else 1
+
+
+def run_candidate(code: str, tests: dict, limits: Limits = Limits(), isolation: Isolation | None = None,
+                  outputs_to: OutputSpool | None = None) -> SandboxResult:
+    """Run ``code`` against ``tests`` (the problem schema's test object) and judge it.
+
+    With ``outputs_to`` the outputs are not compared but handed over (``data_prep.checker``).
+    ``tests`` may also be a checker job: ``{"kind": "checker", "cases_file": path, "count": n}``.
+    """
     isolation = isolation or detect_isolation()
     started = time.monotonic()
-    n_tests = len(tests["cases"]) if tests["kind"] == "stdio" else 1
-    expected = [case["output"] for case in tests["cases"]] if tests["kind"] == "stdio" else None
+    n_tests = _n_tests(tests)
     workdir = tempfile.mkdtemp(prefix="c", dir=session_folder())
-    job = _job(code, tests, limits, isolation, workdir)
+    input_bytes = _input_bytes(tests)
+    job = _job(code, tests, limits, isolation, workdir, input_bytes)
     cgroup = None
     try:
         with open(os.path.join(workdir, "job.json"), "w", encoding="utf-8") as handle:
             json.dump(job, handle)
+        if tests["kind"] == "checker":
+            shutil.copyfile(tests["cases_file"], os.path.join(workdir, "cases.jsonl"))
         os.chmod(workdir, 0o700)
         if job["uid"] is not None and not isolation.private_mounts:
             os.chown(workdir, job["uid"], job["gid"])
         env = dict(_SCRUBBED_ENV, HOME=workdir, TMPDIR=workdir)
         command = [*isolation.prefix, sys.executable, "-I", str(HARNESS)]
         if isolation.cgroups.available:
-            cgroup = isolation.cgroups.candidate(limits.candidate_memory_bytes(_input_bytes(tests)),
+            cgroup = isolation.cgroups.candidate(limits.candidate_memory_bytes(input_bytes),
                                                  limits.max_processes + 1)  # + the unshare process
             command = cgroup.command_prefix() + command
         proc = subprocess.Popen(
@@ -301,7 +344,8 @@ def run_candidate(code: str, tests: dict, limits: Limits = Limits(), isolation: 
             close_fds=True,
         )
         memory_tripped = _memory_tripped(cgroup)
-        result = _collect(proc, expected, n_tests, started + limits.candidate_deadline_s(n_tests), memory_tripped)
+        result = _collect(proc, _output_judge(tests, outputs_to), n_tests,
+                          started + limits.candidate_deadline_s(n_tests), memory_tripped)
         if result.verdict != "memory_limit" and memory_tripped():  # e.g. the harness itself was killed
             result = SandboxResult("memory_limit", result.tests_run, _MEMORY_DETAIL)
     finally:
@@ -320,9 +364,10 @@ def _memory_tripped(cgroup: CandidateCgroup | None) -> Callable[[], bool]:
 _MEMORY_DETAIL = "the candidate's processes together exceeded its memory limit (cgroup)"
 
 
-def _collect(proc: subprocess.Popen, expected: list[str] | None, n_tests: int, deadline: float,
+def _collect(proc: subprocess.Popen, judge_output, n_tests: int, deadline: float,
              memory_tripped: Callable[[], bool]) -> SandboxResult:
-    """Read the harness's per-test reports, compare, stop at the first failure or the deadline.
+    """Read the harness's per-test reports, judge each output (``judge_output(test, out)`` returns
+    ``None`` or ``(verdict, detail)``), stop at the first failure or the deadline.
 
     A test during which the cgroup's memory bound killed a process is ``memory_limit``, whatever the
     candidate printed after that (checked at each report, so later tests do not run)."""
@@ -341,8 +386,9 @@ def _collect(proc: subprocess.Popen, expected: list[str] | None, n_tests: int, d
                     return SandboxResult("memory_limit", tests_run, _MEMORY_DETAIL)
                 if report["status"] != "ok":
                     return SandboxResult(report["status"], tests_run, report.get("error", "")[-500:])
-                if expected is not None and not outputs_match(report["out"], expected[report["test"]]):
-                    return SandboxResult("wrong_answer", tests_run, f"test {report['test']}: output differs")
+                failure = judge_output and judge_output(report["test"], report["out"])
+                if failure:
+                    return SandboxResult(failure[0], tests_run, failure[1])
                 if tests_run == n_tests:
                     return SandboxResult("passed", tests_run)
             remaining = deadline - time.monotonic()
