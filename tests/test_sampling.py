@@ -52,5 +52,5 @@ def test_a_failing_rank_is_a_clear_error_and_stops_the_others(tiny, tmp_path):
 def test_data_parallel_size_auto_is_one_rank_without_a_gpu():
     assert resolve_data_parallel_size("auto", 1) == 1
     assert resolve_data_parallel_size("3", 2) == 3
-    with pytest.raises(ValueError, match="must be >= 1"):
+    with pytest.raises(ValueError, match="must be .auto. or an integer >= 1"):
         resolve_data_parallel_size("0", 1)
