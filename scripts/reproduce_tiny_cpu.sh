@@ -53,7 +53,7 @@ echo "=== the table and the plots"
 "$PYTHON" -m recipe.corpo.plot_diagnostics "${runs[@]}" --out "$out/plots" >/dev/null
 cat "$out/pass_at_$k.md"
 echo
-echo "Table: $out/pass_at_$k.md, $out/pass_at_$k.csv; plots: $out/plots/*.png; runs: $out/runs/"
+echo "Table: $out/pass_at_$k.md, .csv, .json; plots: $out/plots/*.png; runs: $out/runs/"
 echo "NOTE: a tiny random model trained for $steps steps on CPU is NOT expected to reproduce the paper's"
 echo "      numbers (the paper columns); this run only shows that data, training, evaluation and"
 echo "      plotting fit together. The paper's runs: scripts/run_{grpo,static,corpo}_qwen3_8b.sh."
