@@ -42,6 +42,7 @@ class PairSettings:
     seed: int = 0
     keep_reasoning: bool = False
     max_prompt_tokens: int | None = None  # needs a tokenizer
+    exclude_problems: tuple[str, ...] = ()  # problem ids to leave out (audit failures)
 
 
 @dataclass
@@ -63,6 +64,7 @@ def scan(path, settings: PairSettings, count_tokens: Callable[[str], int] | None
     require_columns(path, LABELLED_COLUMNS)
     pools: dict[str, Pool] = {}
     seen: set[tuple[str, bytes]] = set()
+    excluded = set(settings.exclude_problems)
     for row, record in read_records(path, columns=list(LABELLED_COLUMNS)):
         for name in LABELLED_COLUMNS:
             if record.get(name) is None:
@@ -70,6 +72,9 @@ def scan(path, settings: PairSettings, count_tokens: Callable[[str], int] | None
         if not isinstance(record["label"], bool):
             raise DataError(path, row, "label", f"expected true/false, got {record['label']!r}")
         problem_id = str(record["problem_id"])
+        if problem_id in excluded:
+            dropped["audit_failure"] += 1
+            continue
         pool = pools.get(problem_id)
         if pool is None:
             pool = pools[problem_id] = Pool(source=str(record["source"]))

@@ -36,3 +36,14 @@ def test_generate_writes_n_samples_per_problem_reproducibly(tmp_path):
     again = [row for rows in generate(list(load_problems(problems).values())[::-1], settings, n=3, seed=7) for row in rows]
     assert sorted(map(tuple, frame[["problem_id", "sample_index", "response"]].values.tolist())) == sorted(
         (row["problem_id"], row["sample_index"], row["response"]) for row in again)
+
+def test_solver_prompt_names_the_statements_files():
+    from data_prep.generate import solver_messages
+    from data_prep.schema import Problem
+
+    cases = [{"input": "1\n", "output": "1\n"}]
+    stdio = Problem("a", "codeforces", "Print n.", tests={"kind": "stdio", "cases": cases})
+    files = Problem("b", "codeforces", "Print n.", tests={"kind": "stdio", "cases": cases, "input_file": "input.txt",
+                                                         "output_file": "output.txt"})
+    assert "from standard input and write the answer to standard output" in solver_messages(stdio)[0]["content"]
+    assert "from the file input.txt and write the answer to the file output.txt" in solver_messages(files)[0]["content"]

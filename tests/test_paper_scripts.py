@@ -152,3 +152,12 @@ def test_multinode_submit_passes_the_run_settings_to_the_job():
     missing = subprocess.run(["bash", str(script), "submit", "10.1.2.3", "scripts/run_corpo_qwen3_8b.sh"],
                              env={**env, "NNODES": ""}, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "NNODES" in missing.stderr
+
+
+def test_the_paper_runs_resume_by_default(configs):
+    """Rerunning a paper script resumes: auto mode, a checkpoint folder that does not change between
+    runs (no timestamp), and checkpoints to resume from."""
+    for name in SCRIPTS:
+        trainer = configs[name]["trainer"]
+        assert trainer["resume_mode"] == "auto" and trainer["save_freq"] > 0
+        assert trainer["default_local_dir"] == str(REPO / "outputs" / "paper" / name / "checkpoints")

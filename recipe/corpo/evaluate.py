@@ -40,7 +40,7 @@ from tqdm import tqdm
 from corpo_advantage.reward import compute_score
 from data_prep.io import DataError, write_json_atomic
 from data_prep.sampling import Request, add_engine_arguments, engine_settings, pick_backend, request_seed, sample
-from recipe.corpo.checkpoints import identify, resolve_model
+from recipe.corpo.eval_model import identify, resolve_model
 from recipe.corpo.eval_prompts import (
     ORIGINAL, SWAPPED, EvalPrompt, PromptRenderer, PromptReport, build_prompts, read_val_rows,
 )

@@ -16,6 +16,7 @@ from verl.utils.config import validate_config
 from verl.utils.device import auto_set_device
 
 import corpo_advantage.plugin  # noqa: F401  (estimators registered even if entry points are disabled)
+from recipe.corpo.checkpoints import check_resume_config
 
 
 class CorpoTaskRunner(TaskRunnerV1.__ray_actor_class__):
@@ -48,6 +49,7 @@ def check_trainer_mode(config: DictConfig) -> None:
 def main(config: DictConfig) -> None:
     auto_set_device(config)
     check_trainer_mode(config)
+    check_resume_config(config.trainer)
     validate_config(
         config=config,
         use_reference_policy=need_reference_policy(config),
