@@ -169,7 +169,8 @@ def cmd_label(args) -> dict:
 
 def cmd_pairs(args) -> dict:
     from data_prep.audit import excluded_problems
-    from data_prep.pairing import PairSettings, make_splits
+    from data_prep.pairing import PairSettings, plan_splits
+    from data_prep.split_set import MANIFEST, write_split_set
 
     settings = PairSettings(train_size=args.train_size, val_code_id_size=args.val_code_id_size,
                             val_code_ood_size=args.val_code_ood_size, val_math_ood_size=args.val_math_ood_size,
@@ -183,13 +184,11 @@ def cmd_pairs(args) -> dict:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
-    splits, summary = make_splits(args.labelled, args.math, settings, tokenizer, progress=lambda m: print(m, file=sys.stderr))
-    out = Path(args.out)
-    for name, rows in tqdm(splits.items(), desc="write", unit="split"):
-        if not rows:
-            print(f"warning: split {name} is empty, not written", file=sys.stderr)
-            continue
-        write_parquet_atomic(out / f"{name}.parquet", rows)
+    plans, summary = plan_splits(args.labelled, args.math, settings, tokenizer, progress=lambda m: print(m, file=sys.stderr))
+    rows = {name: tqdm(plan.rows(name), total=summary["splits"][name]["written"], desc=f"write {name}", unit="pair")
+            for name, plan in plans.items()}
+    manifest = write_split_set(args.out, rows)
+    summary["set_id"] = manifest["set_id"]
     table = [[name, s["requested"], s["written"], s["problems"],
               ", ".join(f"{k}={v}" for k, v in sorted(s["pair_types"].items())),
               f"{s['one_correct_with_correct_in_A']}/{s['one_correct_with_correct_in_B']}", s["positive_label_fraction"]]
@@ -197,9 +196,15 @@ def cmd_pairs(args) -> dict:
     print(format_table(["split", "requested", "written", "problems", "pair types", "correct A/B", "positive"], table))
     if summary["dropped"]:
         print(format_table(["dropped", "responses or pairs"], sorted(summary["dropped"].items())))
+    print(f"{len(manifest['splits'])} split files written as one set to {args.out} ({MANIFEST}: set {manifest['set_id']})",
+          file=sys.stderr)
     for name, s in summary["splits"].items():
-        if s["shortfall"]:
+        if s["shortfall"] and s["written"]:
             print(f"warning: {name} is {s['shortfall']} pairs short of {s['requested']}", file=sys.stderr)
+    for name in summary["missing_splits"]:
+        why = "no --math given" if name == "val_math_ood" and not args.math else "no pair could be made"
+        print(f"WARNING: {name}.parquet NOT WRITTEN ({why}); any earlier {name}.parquet in {args.out} was removed. "
+              "The paper's runs (scripts/paper_common.sh) validate on all four splits.", file=sys.stderr)
     return summary
 
 

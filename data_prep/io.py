@@ -20,6 +20,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
+#: Rows per parquet data page when writing: pyarrow closes a page only between write batches, so
+#: with its default (1024 rows) a page of 50 KB responses holds 50 MB, and a reader must hold a
+#: whole page. Pages stay at about 1 MB for small rows.
+PAGE_ROWS = 64
+
+
 class DataError(ValueError):
     """Bad input, located: ``file, row N, field 'x': what is wrong``."""
 
@@ -106,15 +112,21 @@ def require_columns(path, required: Iterable[str]) -> None:
 
 
 def read_records(path, columns: list[str] | None = None, batch_size: int = 1024) -> Iterator[tuple[int, dict]]:
-    """Yield ``(row_number, record)`` from a JSONL or parquet file, streaming."""
+    """Yield ``(row_number, record)`` from a JSONL or parquet file, streaming.
+
+    Parquet is read one data page at a time (no pre-buffering of whole row groups), so memory is
+    bounded by the file's page size and ``batch_size``, not by its row groups.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(path, None, None, "file not found")
     if _format_of(path) == "parquet":
         row = 0
         # pre_buffer=False: with pyarrow's default (True) iter_batches keeps the column chunks it has
-        # read, so memory grows with the file (measured by scripts/bench_labelling.py)
-        for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_size, columns=columns):
+        # read; buffer_size: without it a whole column chunk is read at once. With both, one data
+        # page at a time (measured by scripts/bench_pairs_memory.py)
+        reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+        for batch in reader.iter_batches(batch_size=batch_size, columns=columns, use_threads=False):
             for record in batch.to_pylist():
                 row += 1
                 yield row, record
@@ -160,7 +172,7 @@ def write_parquet_atomic(path, records: list[dict] | pa.Table, schema: pa.Schema
     """Write rows (dicts) or a table to parquet atomically."""
     table = records if isinstance(records, pa.Table) else pa.Table.from_pylist(list(records), schema=schema)
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, write_batch_size=PAGE_ROWS)
 
 
 def write_json_atomic(path, obj) -> None:

@@ -87,7 +87,8 @@ def bench_trivial(repeat):
 
 def write_labelled(path, rows, problems=200):
     rng = random.Random(0)
-    table = [{"problem_id": f"p{i % problems}", "source": "bench", "statement": f"statement {i % problems} " * 50,
+    table = [{"problem_id": f"p{i % problems}", "source": "bench", "task": "code",
+              "statement": f"statement {i % problems} " * 50,
               "response": f"<think>{'reasoning ' * 300}</think>```python\nprint({i})\n```", "label": rng.random() < 0.5}
              for i in range(rows)]
     pq.write_table(pa.Table.from_pylist(table), path)

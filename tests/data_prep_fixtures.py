@@ -81,13 +81,11 @@ CHAT_TEMPLATE = (
 )
 
 
-def build_tiny_model(directory: Path) -> Path:
-    """A tiny randomly initialised causal LM and a byte-level BPE tokenizer with a chat template,
-    trained on the fixtures' own text (no download)."""
+def build_tokenizer(corpus: list[str]):
+    """A byte-level BPE tokenizer (400 tokens) with a chat template, trained on ``corpus`` (no download)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
-    corpus = [row["response"] for row in code_generations()] + [p["description"] for p in CODEFORCES]
     specials = ["<|end|>", "<|user|>", "<|assistant|>", "<|pad|>"]
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -96,6 +94,15 @@ def build_tiny_model(directory: Path) -> Path:
                                                          initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|end|>", pad_token="<|pad|>")
     tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def build_tiny_model(directory: Path) -> Path:
+    """A tiny randomly initialised causal LM and a byte-level BPE tokenizer with a chat template,
+    trained on the fixtures' own text (no download)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = build_tokenizer([row["response"] for row in code_generations()] + [p["description"] for p in CODEFORCES])
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
                          eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)

@@ -77,7 +77,7 @@ def test_own_references_file(tmp_path):
 def test_pairs_exclude_audit_failures(code_contests_audit, tmp_path):
     _, report, d = code_contests_audit
     problems = ["code_contests/codeforces/4_D. Broken", "code_contests/codeforces/5_E. Slow"] + [f"p{i}" for i in range(6)]
-    rows = [{"problem_id": pid, "source": "code_contests", "statement": f"statement of {pid}",
+    rows = [{"problem_id": pid, "source": "code_contests", "task": "code", "statement": f"statement of {pid}",
              "response": f"<think>r</think>answer {j} to {pid}", "label": j % 2 == 0}
             for pid in problems for j in range(4)]
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "labelled.parquet")

@@ -69,7 +69,7 @@ def _check_training(run: dict) -> None:
         assert math.isfinite(metrics["actor/grad_norm"]) and metrics["actor/grad_norm"] > 0, step
         assert metrics["rollout_corr/k3_kl"] < K3_KL_BOUND, (step, metrics["rollout_corr/k3_kl"])
         for name in ("failed_frac", "failed_pos_adv_frac", "grpo_failed_pos_adv_frac", "r_count",
-                     "r_loss", "correctness_mode_frac"):
+                     "r_loss", "correctness_mode_frac", "equal_reward_group_frac", "all_failed_group_frac"):
             assert f"corpo/{name}" in metrics, (step, name)
     assert (run["out_dir"] / "checkpoints" / f"global_step_{STEPS}").is_dir()
     assert not run["leftover_ray"], f"Ray processes left behind: {run['leftover_ray']}"

@@ -1,5 +1,6 @@
-"""verl 0.9.1's v1 sync trainer, plus the CoRPO diagnostics (spec section 7) logged every step, and
-checkpoints that a killed run resumes from only when their save finished (``checkpoints.py``)."""
+"""verl 0.9.1's v1 sync trainer, plus the CoRPO diagnostics (spec section 7) logged every step,
+checkpoints that a killed run resumes from only when their save finished (``checkpoints.py``), and
+a check that data written by ``data_prep pairs`` is one set before verl loads it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import transfer_queue as tq
-from omegaconf import open_dict
+from omegaconf import ListConfig, open_dict
 from verl.trainer.ppo.v1 import PPOTrainerSync
 
 from corpo_advantage.diagnostics import corpo_diagnostics
 from corpo_advantage.settings import CorpoSettings
+from data_prep.split_set import check_data_files
 from recipe.corpo import checkpoints
 
 _DIAGNOSTIC_FIELDS = ["uid", "response_mask", "rm_scores", "advantages"]
@@ -42,12 +44,20 @@ class CorpoTrainerSync(PPOTrainerSync):
     """Computes advantages exactly as verl does, then logs ``corpo/...`` metrics for the batch.
 
     The diagnostics read back the task reward (``rm_scores``) and the advantages the configured
-    estimator wrote, so a GRPO run shows GRPO's failure mode and a CoRPO run shows it is gone.
+    estimator wrote, so a GRPO run shows GRPO's failure mode and a CoRPO run shows it is gone;
+    beside them, the share of groups whose rewards are all equal and of groups where every sample
+    failed (``corpo_advantage.diagnostics``).
 
     Checkpoints: verl saves and loads them; this class marks a ``global_step_N`` folder complete
     only after verl's save returned and its files are on disk, and lets verl resume only from a
     complete one (``recipe/corpo/checkpoints.py`` says what verl guarantees and what this adds).
     """
+
+    def _init_dataloader(self):
+        """verl's loaders, after checking that data files written by ``data_prep pairs`` are one set."""
+        files = [self.config.data.train_files, self.config.data.val_files]
+        check_data_files(f for entry in files for f in (entry if isinstance(entry, (list, ListConfig)) else [entry]))
+        super()._init_dataloader()
 
     def _compute_advantage(self, batch, metrics: dict):
         batch = super()._compute_advantage(batch, metrics)
@@ -65,6 +75,7 @@ class CorpoTrainerSync(PPOTrainerSync):
             response_mask=padded["response_mask"],
             index=uid,
             r_min_correct=settings.r_min_correct,
+            estimator=str(self.config.algorithm.adv_estimator),
         )
 
     # ---- checkpoints: complete or not at all --------------------------------------------------
