@@ -131,6 +131,19 @@ def test_a_rerun_keeps_what_is_on_disk_and_repairs_a_cut_off_file(tiny, referenc
     assert read_jsonl(out / "tiny.samples.jsonl") == final
 
 
+def test_a_validation_file_left_by_another_pairs_run_stops_the_run_before_any_sample(tiny, tmp_path):
+    from data_prep.split_set import write_split_set
+
+    splits = {split: pd.read_parquet(tiny / "data" / f"{split}.parquet").to_dict("records")
+              for split in ("train", "val_code_id", "val_code_ood")}
+    write_split_set(tmp_path / "data", splits)
+    shutil.copy(tiny / "data" / "val_code_ood.parquet", tmp_path / "data" / "val_code_ood.parquet")  # another run's
+    result = run_evaluate(tiny / "model", [tmp_path / "data" / "val_code_id.parquet",
+                                          tmp_path / "data" / "val_code_ood.parquet"], tmp_path / "eval")
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "val_code_ood.parquet: belongs to set none" in result.stderr and "sampling" not in result.stderr
+
+
 def test_files_with_the_same_name_in_two_folders_are_two_prompts(tiny, tmp_path):
     frame = pd.read_parquet(tiny / "data" / "val_code_id.parquet")
     first_correct = frame[[json.loads(r["ground_truth"])["labels"] == [1, 0] for r in frame.reward_model]]

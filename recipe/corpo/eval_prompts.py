@@ -3,7 +3,8 @@
 1. :func:`read_val_rows` reads and validates every row of the validation files before anything
    is sampled: columns, ``data_source``, the chat messages, and the labels with the reward's own
    parser (:func:`corpo_advantage.reward.parse_labels`), so a label the reward would reject later
-   stops the run now, naming the file, row and field.
+   stops the run now, naming the file, row and field; files of a ``data_prep pairs`` folder must
+   be one split set (:func:`data_prep.split_set.check_data_files`, the trainer's own check).
 2. :class:`PromptRenderer` renders a row as verl does for validation: the tokenizer that verl's
    trainer loads for ``actor_rollout_ref.model.path`` (``verl.utils.hf_tokenizer``), the length
    that verl's ``RLHFDataset`` compares with ``data.max_prompt_length`` when
@@ -29,6 +30,7 @@ from pathlib import Path
 from corpo_advantage.reward import parse_labels
 from data_prep.io import DataError, read_records, require_columns
 from data_prep.rows import swap_candidates
+from data_prep.split_set import check_data_files
 
 COLUMNS = ("data_source", "prompt", "reward_model")
 ORIGINAL, SWAPPED = "original", "swapped"
@@ -90,7 +92,9 @@ def _messages(path: Path, row: int, value) -> tuple[dict, ...]:
 
 
 def read_val_rows(paths: list[Path]) -> list[ValRow]:
-    """Every row of the validation files, validated (``DataError`` naming file, row and field)."""
+    """Every row of the validation files, validated (``DataError`` naming file, row and field);
+    files from a ``data_prep pairs`` folder must belong to its one split set, as training checks."""
+    check_data_files(paths)
     rows: list[ValRow] = []
     seen: dict[Path, Path] = {}
     for given in paths:
