@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from recipe.corpo.ray_processes import processes_using
 from tests.tiny_run_log import step_metrics
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,31 +28,6 @@ K3_KL_BOUND = 2e-3  # verl's rollout-vs-actor KL estimate; ~3e-5 with a working 
 RUN_TIMEOUT_S = 420
 
 pytestmark = pytest.mark.e2e
-
-
-def _processes_using(directory: str) -> set[int]:
-    """Live processes with a file open, their working directory or an argument under ``directory``.
-
-    Every Ray process of a run (GCS, raylet, agents, workers) keeps its log files open in the run's
-    Ray session folder, so this finds the run's own Ray processes and no one else's.
-    """
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            paths = [os.readlink(entry / "cwd")]
-            for fd in (entry / "fd").iterdir():
-                try:
-                    paths.append(os.readlink(fd))
-                except OSError:  # closed meanwhile
-                    pass
-            paths.append((entry / "cmdline").read_bytes().decode(errors="replace"))
-        except OSError:  # exited meanwhile, or a zombie
-            continue
-        if any(directory in path for path in paths):
-            found.add(int(entry.name))
-    return found
 
 
 def _kill_session(session_id: int) -> None:
@@ -72,7 +48,7 @@ def _ray_processes_left(ray_tmp: str, grace_s: float = 30.0) -> set[int]:
     """The run's Ray processes still alive after a grace period for shutdown; they are then killed,
     so that a failing run does not leave them behind either."""
     deadline = time.monotonic() + grace_s
-    while (left := _processes_using(ray_tmp)) and time.monotonic() < deadline:
+    while (left := processes_using(ray_tmp)) and time.monotonic() < deadline:
         time.sleep(1.0)
     for pid in left:
         try:
