@@ -29,7 +29,7 @@ stop_cluster() {
 }
 trap stop_cluster EXIT
 
-node_options=(--num-cpus=8 --num-gpus=1 --object-store-memory=300000000)
+node_options=(--num-cpus=8 --num-gpus=1)
 echo "[bench] starting a two-node Ray cluster on 127.0.0.1 (logs: $out/head.log, $out/worker.log)"
 RAY_TMPDIR="$cluster/head" multinode head "${node_options[@]}" >"$out/head.log" 2>&1
 RAY_TMPDIR="$cluster/worker" multinode worker 127.0.0.1 "${node_options[@]}" >"$out/worker.log" 2>&1
