@@ -21,6 +21,10 @@ setup(
         "pyarrow>=14",
         "tqdm",
         "math-verify>=0.7",  # data_prep: math labels
+        # data_prep: modules LeetCodeDataset's judge provides to candidates (its v0.3.1 preludes import
+        # SortedList; every other prelude import is standard library). `convert` skips a row whose
+        # prelude imports anything not installed, naming the module.
+        "sortedcontainers>=2.4",
         "matplotlib",  # recipe.corpo.plot_diagnostics
         "tensorboard",  # recipe.corpo.plot_diagnostics reads verl's tensorboard logs
         "tabulate",  # recipe.corpo.results_table (Markdown tables)

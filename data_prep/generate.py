@@ -19,7 +19,6 @@ Think it through, then give your complete solution as a single fenced ```python 
 
 {statement}
 """
-_STDIO = "Read the input from standard input and write the answer to standard output."
 _FUNCTION = "Complete the given starter code; your code will be called by the tests."
 _MATH_PROMPT = """Solve the following math problem. Put your final answer in \\boxed{{}}.
 
@@ -27,13 +26,21 @@ _MATH_PROMPT = """Solve the following math problem. Put your final answer in \\b
 """
 
 
+def _io_instruction(tests: dict) -> str:
+    """Where the program reads and writes: the statement's files when the problem has them."""
+    if tests["kind"] == "function":
+        return _FUNCTION
+    source = f"the file {tests['input_file']}" if tests.get("input_file") else "standard input"
+    target = f"the file {tests['output_file']}" if tests.get("output_file") else "standard output"
+    return f"Read the input from {source} and write the answer to {target}."
+
+
 def solver_messages(problem: Problem) -> list[dict]:
     """The chat messages asking a model to solve ``problem``."""
     if problem.task == "math":
         content = _MATH_PROMPT.format(statement=problem.statement.strip())
     else:
-        how = _STDIO if problem.tests["kind"] == "stdio" else _FUNCTION
-        content = _CODE_PROMPT.format(how=how, statement=problem.statement.strip())
+        content = _CODE_PROMPT.format(how=_io_instruction(problem.tests), statement=problem.statement.strip())
     return [{"role": "user", "content": content}]
 
 

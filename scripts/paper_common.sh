@@ -28,6 +28,10 @@
 #   - checkpoints every 5 steps and at the end, with the full Hugging Face model in
 #     checkpoints/global_step_N/actor/huggingface (save_contents hf_model): what
 #     `python -m recipe.corpo.evaluate --model` takes.
+#   - resuming: rerun the same command (same OUT_DIR) and the run continues from its newest complete
+#     checkpoint (trainer.resume_mode=auto); trainer.resume_mode=disable starts from scratch, and
+#     trainer.resume_mode=resume_path trainer.resume_from_path=.../global_step_N from step N
+#     (README, "Resuming a run"; docs/resume.md).
 set -euo pipefail
 
 run_paper() {
@@ -82,6 +86,7 @@ run_paper() {
     trainer.save_freq=5
     trainer.total_epochs=1
     trainer.default_local_dir="$out/checkpoints"
+    trainer.resume_mode=auto  # a rerun of the same command resumes (docs/resume.md)
     # verl's tensorboard logger reads TENSORBOARD_DIR in the Ray actor that runs the trainer: set
     # it in Ray's runtime env so it reaches that actor on any node (recipe.corpo.plot_diagnostics).
     +ray_kwargs.ray_init.runtime_env.env_vars.TENSORBOARD_DIR="$out/tensorboard"

@@ -59,7 +59,7 @@ timeout --kill-after=30 "${TIMEOUT_S:-900}" "$python" -m recipe.corpo.main_corpo
   trainer.total_training_steps="$steps" trainer.save_freq="$steps" \
   trainer.default_local_dir="$out_dir/checkpoints" \
   "${own_ray[@]}" ++ray_kwargs.ray_init.include_dashboard=False \
-  "$@" 2>&1 | tee "$out_dir/train.log"
+  "$@" 2>&1 | tee -a "$out_dir/train.log"  # -a: a rerun with the same OUT_DIR resumes (docs/resume.md)
 rc=${PIPESTATUS[0]}
 set -e
 echo "[tiny cpu] exit code $rc; log: $out_dir/train.log; checkpoints: $out_dir/checkpoints; tensorboard: $TENSORBOARD_DIR; hydra outputs: $out_dir/outputs"

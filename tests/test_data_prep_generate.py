@@ -25,3 +25,15 @@ def test_generate_writes_n_samples_per_problem(tmp_path):
     assert frame["sample_index"].tolist() == [0, 1, 2] * 3
     rows = list(read_generations(out, load_problems(problems)))
     assert len(rows) == 9 and all(isinstance(row["response"], str) for row in rows)
+
+
+def test_solver_prompt_names_the_statements_files():
+    from data_prep.generate import solver_messages
+    from data_prep.schema import Problem
+
+    cases = [{"input": "1\n", "output": "1\n"}]
+    stdio = Problem("a", "codeforces", "Print n.", tests={"kind": "stdio", "cases": cases})
+    files = Problem("b", "codeforces", "Print n.", tests={"kind": "stdio", "cases": cases, "input_file": "input.txt",
+                                                         "output_file": "output.txt"})
+    assert "from standard input and write the answer to standard output" in solver_messages(stdio)[0]["content"]
+    assert "from the file input.txt and write the answer to the file output.txt" in solver_messages(files)[0]["content"]

@@ -8,54 +8,20 @@ rollout/actor agreement check below catches a broken sync.
 from __future__ import annotations
 
 import math
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
-from pathlib import Path
 
 import pytest
 
-from recipe.corpo.ray_processes import processes_using
+from tests.tiny_run import kill_session, ray_processes_left, start
 from tests.tiny_run_log import step_metrics
 
-REPO = Path(__file__).resolve().parents[1]
 STEPS = 2
 K3_KL_BOUND = 2e-3  # verl's rollout-vs-actor KL estimate; ~3e-5 with a working weight sync
 RUN_TIMEOUT_S = 420
 
 pytestmark = pytest.mark.e2e
-
-
-def _kill_session(session_id: int) -> None:
-    """SIGKILL every process of a session (the script, ``timeout`` and the trainer it started)."""
-    for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[3]) == session_id:
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-def _ray_processes_left(ray_tmp: str, grace_s: float = 30.0) -> set[int]:
-    """The run's Ray processes still alive after a grace period for shutdown; they are then killed,
-    so that a failing run does not leave them behind either."""
-    deadline = time.monotonic() + grace_s
-    while (left := processes_using(ray_tmp)) and time.monotonic() < deadline:
-        time.sleep(1.0)
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return left
 
 
 def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
@@ -64,33 +30,17 @@ def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
     # the run's own Ray folder (short: Ray's socket paths must fit 107 characters), to tell its
     # processes from those of any other Ray on the machine
     ray_tmp = tempfile.mkdtemp(prefix="corpo-e2e-ray-")
-    environment = {
-        **os.environ,
-        "PYTHON": sys.executable,
-        "STEPS": str(STEPS),
-        "OUT_DIR": str(out_dir),
-        "CORPO_TINY_HOME": str(tiny_home),
-        "TIMEOUT_S": str(RUN_TIMEOUT_S - 60),  # the script's own hard limit (+30 s to kill) comes first
-        "RAY_TMPDIR": ray_tmp,
-        **env,
-    }
-    script = subprocess.Popen(
-        ["bash", str(REPO / "scripts" / "run_corpo_tiny_cpu.sh"), *overrides],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    # the script's own hard limit (+30 s to kill) comes first
+    script = start(out_dir, tiny_home, ray_tmp, overrides, steps=STEPS, timeout_s=RUN_TIMEOUT_S - 60, **env)
     try:
         log, _ = script.communicate(timeout=RUN_TIMEOUT_S)
         rc = script.returncode
     except subprocess.TimeoutExpired:  # a backstop: the script's timeout should have ended it
-        _kill_session(script.pid)
+        kill_session(script.pid)
         log, _ = script.communicate()
         rc = f"killed after {RUN_TIMEOUT_S} s"
     finally:
-        leftover_ray = _ray_processes_left(ray_tmp)
+        leftover_ray = ray_processes_left(ray_tmp)
         shutil.rmtree(ray_tmp, ignore_errors=True)
     return {
         "rc": rc,
@@ -119,7 +69,7 @@ def _check_training(run: dict) -> None:
         assert math.isfinite(metrics["actor/grad_norm"]) and metrics["actor/grad_norm"] > 0, step
         assert metrics["rollout_corr/k3_kl"] < K3_KL_BOUND, (step, metrics["rollout_corr/k3_kl"])
         for name in ("failed_frac", "failed_pos_adv_frac", "grpo_failed_pos_adv_frac", "r_count",
-                     "r_loss", "correctness_mode_frac"):
+                     "r_loss", "correctness_mode_frac", "equal_reward_group_frac", "all_failed_group_frac"):
             assert f"corpo/{name}" in metrics, (step, name)
     assert (run["out_dir"] / "checkpoints" / f"global_step_{STEPS}").is_dir()
     assert not run["leftover_ray"], f"Ray processes left behind: {run['leftover_ray']}"

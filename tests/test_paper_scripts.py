@@ -136,3 +136,12 @@ def test_dry_run_starts_no_ray_and_creates_nothing(dry_runs, configs):
     assert not (Path("/shared/corpo_out")).exists()
     assert all("ray init kwargs" not in dry_runs[name][1] + dry_runs[name][2] for name in SCRIPTS)
 
+
+
+def test_the_paper_runs_resume_by_default(configs):
+    """Rerunning a paper script resumes: auto mode, a checkpoint folder that does not change between
+    runs (no timestamp), and checkpoints to resume from."""
+    for name in SCRIPTS:
+        trainer = configs[name]["trainer"]
+        assert trainer["resume_mode"] == "auto" and trainer["save_freq"] > 0
+        assert trainer["default_local_dir"] == str(REPO / "outputs" / "paper" / name / "checkpoints")

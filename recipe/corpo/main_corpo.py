@@ -16,6 +16,7 @@ from verl.utils.config import validate_config
 from verl.utils.device import auto_set_device
 
 import corpo_advantage.plugin  # noqa: F401  (estimators registered even if entry points are disabled)
+from recipe.corpo.checkpoints import check_resume_config
 from recipe.corpo.node_watch import NodeDiedError, NodeWatch
 from recipe.corpo.ray_env import forward_to_ray
 
@@ -56,6 +57,7 @@ def check_trainer_mode(config: DictConfig) -> None:
 def main(config: DictConfig) -> None:
     auto_set_device(config)
     check_trainer_mode(config)
+    check_resume_config(config.trainer)
     validate_config(
         config=config,
         use_reference_policy=need_reference_policy(config),

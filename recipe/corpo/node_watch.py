@@ -36,7 +36,7 @@ class NodeDiedError(RuntimeError):
         super().__init__(
             f"Ray node died during the run: {described}. A multi-node run cannot go on without its nodes; "
             "start the node again (scripts/ray_multinode.sh worker HEAD_IP), then resubmit: the run resumes "
-            "from its last checkpoint in trainer.default_local_dir (trainer.resume_mode=auto, verl's default)."
+            "from its newest complete checkpoint in trainer.default_local_dir (trainer.resume_mode=auto; docs/resume.md)."
         )
         self.nodes = nodes
 
