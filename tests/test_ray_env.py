@@ -51,3 +51,21 @@ def test_the_job_gets_both_lists_nul_separated():
     printed = subprocess.run([sys.executable, "-m", "recipe.corpo.ray_env"], env=env, cwd=REPO, capture_output=True,
                              check=True).stdout
     assert printed.split(b"\0") == [b"NNODES=2", b"OUT_DIR=/a b/c", b""]
+
+
+# Read by the scripts but set by them, by the shell or by Ray itself, never by the user for the job.
+_NOT_FORWARDED = {"BASH_SOURCE", "PIPESTATUS", "RAY_ADDRESS", "HOME", "EXTRAS", "VENV"}
+
+
+def test_every_variable_the_run_scripts_read_is_listed():
+    """A variable a run script reads must reach a submitted job (and its Ray processes if they read it)."""
+    import re
+
+    scripts = ["run_corpo_tiny_cpu.sh", "paper_common.sh", "run_corpo_qwen3_8b.sh", "run_grpo_qwen3_8b.sh",
+               "run_static_qwen3_8b.sh"]
+    read = set()
+    for name in scripts:
+        text = (REPO / "scripts" / name).read_text()
+        read |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", text))
+    missing = read - set(SCRIPT_ENV) - set(RAY_PROCESS_ENV) - _NOT_FORWARDED
+    assert not missing, f"add these to recipe/corpo/ray_env.py: {sorted(missing)}"

@@ -41,6 +41,7 @@ RAY_PROCESS_ENV = (
     "PYTHONUNBUFFERED",
     "HF_HOME",  # where a hub model name is downloaded to and looked up, on every node
     "HF_HUB_OFFLINE",
+    "VLLM_CPU_KVCACHE_SPACE",  # vLLM's CPU KV cache (GiB), read by the rollout server (run_corpo_tiny_cpu.sh)
 )
 
 SCRIPT_ENV = (
@@ -52,6 +53,8 @@ SCRIPT_ENV = (
     "MODEL_PATH",  # paper scripts
     "DATA_DIR",
     "ROLLOUT_TP",
+    "ATTN_IMPL",  # paper scripts: the attention kernel (docs/gpu.md)
+    "PREFLIGHT",  # paper scripts: PREFLIGHT=0 skips recipe.corpo.preflight
     "STEPS",  # run_corpo_tiny_cpu.sh
     "TIMEOUT_S",
     "CORPO_TINY_HOME",
