@@ -18,7 +18,8 @@ broadcast over the response tokens and multiplied by the response mask; group st
 valid rows of a uid only (see ``corpo_advantage.groups``).
 
 Exactness: A is computed in float64 from exact group statistics and the threshold as given (a
-Python float), then rounded once to the advantages' dtype (the rewards' dtype, at least float32).
+Python float), then rounded once to the advantages' dtype (the rewards' dtype, at least float32);
+a non-zero value too small for that dtype becomes its smallest subnormal of the same sign, not 0.
 So the sign of A is the sign of the exact R - b: a failed row (R < R_min_correct) never gets
 A > 0, even one a float32 step below the threshold, and a group of equal rewards in phase 2 gets
 A = 0 exactly, with or without std normalisation (its std is exactly 0).
@@ -50,13 +51,23 @@ def outcome_scores(token_level_rewards: torch.Tensor, valid: torch.Tensor) -> to
     return scores
 
 
+def _round_keeping_sign(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``values`` rounded to ``dtype``; one that would underflow to 0 keeps its sign as the smallest subnormal."""
+    rounded = values.to(dtype)
+    lost = (rounded == 0) & (values != 0)
+    if bool(lost.any()):
+        smallest = torch.nextafter(torch.zeros((), dtype=dtype), torch.ones((), dtype=dtype))
+        rounded = torch.where(lost, torch.sign(values).to(dtype) * smallest, rounded)
+    return rounded
+
+
 def _broadcast(differences: torch.Tensor, response_mask: torch.Tensor, stats: GroupStats, settings: CorpoSettings,
                dtype: torch.dtype):
     """Normalise (optionally) the float64 R - b, zero invalid rows, round once to ``dtype``, broadcast
     over tokens: verl's (advantages, returns)."""
     if settings.norm_by_std:
         differences = differences / (stats.std + settings.epsilon)
-    scalars = torch.where(stats.valid, differences, torch.zeros_like(differences)).to(dtype)
+    scalars = _round_keeping_sign(torch.where(stats.valid, differences, torch.zeros_like(differences)), dtype)
     advantages = scalars.unsqueeze(-1) * response_mask
     return advantages, advantages
 

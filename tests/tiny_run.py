@@ -1,7 +1,8 @@
 """Starting, stopping and cleaning up ``scripts/run_corpo_tiny_cpu.sh`` runs for the end-to-end tests.
 
 Each run gets its own Ray temp folder, which tells its Ray processes from those of any other Ray on
-the machine; every process is stopped by its id, never by name.
+the machine (``recipe.corpo.ray_processes.processes_using``); every process is stopped by its id,
+never by name.
 """
 
 from __future__ import annotations
@@ -13,32 +14,9 @@ import sys
 import time
 from pathlib import Path
 
+from recipe.corpo.ray_processes import processes_using
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def processes_using(directory: str) -> set[int]:
-    """Live processes with a file open, their working directory or an argument under ``directory``.
-
-    Every Ray process of a run (GCS, raylet, agents, workers) keeps its log files open in the run's
-    Ray session folder, so this finds the run's own Ray processes and no one else's.
-    """
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            paths = [os.readlink(entry / "cwd")]
-            for fd in (entry / "fd").iterdir():
-                try:
-                    paths.append(os.readlink(fd))
-                except OSError:  # closed meanwhile
-                    pass
-            paths.append((entry / "cmdline").read_bytes().decode(errors="replace"))
-        except OSError:  # exited meanwhile, or a zombie
-            continue
-        if any(directory in path for path in paths):
-            found.add(int(entry.name))
-    return found
 
 
 def session_members(session_id: int) -> set[int]:
