@@ -122,7 +122,7 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def two_node_run(cluster, tmp_path_factory):
-    """The README's command: the tiny CoRPO run, 2 steps, as a job on both nodes (hf_model saved too)."""
+    """The command of docs/multinode.md: the tiny CoRPO run, 2 steps, as a job on both nodes (hf_model saved too)."""
     out = tmp_path_factory.mktemp("two_node_run")
     started = time.monotonic()
     returncode, log = cluster.run("submit", HEAD, "scripts/run_corpo_tiny_cpu.sh", "trainer.total_training_steps=2",
