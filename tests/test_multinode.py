@@ -30,6 +30,7 @@ from safetensors.torch import load_file
 from recipe.corpo import ray_processes
 from recipe.corpo.tiny_default import ensure as ensure_tiny_default
 from tests.loopback_namespace import LoopbackNamespace
+from tests.tiny_run import DEFAULT_ADDRESS_FILE
 from tests.tiny_run_log import step_metrics
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,7 +41,6 @@ NODE_OPTIONS = ("--num-cpus=8", "--num-gpus=1")
 JOB_TIMEOUT_S = 480
 NODE_FAILURE_BOUND_S = 120  # from the kill to the job's failure (NodeWatch: Ray's ~15 s health checks + 2 s polls)
 K3_KL_BOUND = 2e-3  # as tests/test_e2e_tiny_cpu.py: the weight sync reached the rollout servers on both nodes
-DEFAULT_ADDRESS_FILE = Path(tempfile.gettempdir()) / "ray" / ray_processes.ADDRESS_FILE
 
 pytestmark = pytest.mark.e2e
 
@@ -99,16 +99,11 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    namespace = LoopbackNamespace()
-    try:
-        namespace.start()
-    except RuntimeError as err:
-        pytest.skip(f"the one-machine rehearsal needs a network namespace: {err}")
+def cluster(tmp_path_factory, loopback):
     root = Path(tempfile.mkdtemp(prefix="corpo-mn-"))
     tiny_home = tmp_path_factory.getbasetemp() / "tiny_default"  # shared with tests/test_e2e_tiny_cpu.py
     ensure_tiny_default(tiny_home)  # built here, not inside the first job
-    rehearsal = Cluster(namespace, root, tiny_home)
+    rehearsal = Cluster(loopback, root, tiny_home)
     try:
         for node, args in (("head", ()), ("worker", (HEAD,))):
             returncode, output = rehearsal.run(node, *args, *NODE_OPTIONS, node=node)
@@ -116,7 +111,6 @@ def cluster(tmp_path_factory):
         yield rehearsal
     finally:
         rehearsal.stop()
-        namespace.close()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -8,6 +8,8 @@ Before the preflight existed the script printed its config and then waited silen
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
+import json
 import os
 import shutil
 import socket
@@ -19,8 +21,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from recipe.corpo import preflight
-from tests.tiny_run import ray_processes_left
+from recipe.corpo import preflight, ray_processes
+from tests.loopback_namespace import assert_loopback_only
+from tests.tiny_run import address_files, read_default_address
 
 REPO = Path(__file__).resolve().parents[1]
 UNREACHABLE_HUB = "http://127.0.0.1:9"  # the discard port: connection refused at once
@@ -121,34 +124,53 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_gpus_are_counted_in_the_ray_cluster_the_run_joins(monkeypatch):
-    """A real one-node Ray cluster (``ray start --head``, 3 logical GPUs) on a port and temp folder
-    of its own, stopped by process id afterwards."""
-    ray_tmp, port = tempfile.mkdtemp(prefix="corpo-pf-ray-"), _free_port()
-    # Ray's switch for single-machine clusters: 127.0.0.1 stays 127.0.0.1 (else Ray swaps in the
-    # host's address), for the head and for the preflight's query
-    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # Ray turns token auth on when ~/.ray/auth_token exists
-    env = {**os.environ, "RAY_TMPDIR": ray_tmp, "RAY_USAGE_STATS_ENABLED": "0"}  # ray_current_cluster stays in it
+GCS_PORT = 6379  # Ray's default: the namespace's ports are the test's own
+#: the preflight's questions, asked from inside the namespace (RAY_ADDRESS: the cluster's address)
+ASK_CLUSTER = """
+import json, os, time
+from recipe.corpo import preflight
+address = os.environ["RAY_ADDRESS"]
+deadline = time.monotonic() + 90
+while (found := preflight._cluster_gpus(address))[0] is None and time.monotonic() < deadline:
+    time.sleep(2)
+print(json.dumps({"found": found,
+                  "3x1": [p.what for p in preflight.check_gpus(nnodes=3, gpus_per_node=1)],
+                  "2x2": [p.what for p in preflight.check_gpus(nnodes=2, gpus_per_node=2)]}))
+"""
+
+
+def test_gpus_are_counted_in_the_ray_cluster_the_run_joins(loopback):
+    """A real one-node Ray cluster (``ray start --head``, 3 logical GPUs) in a network namespace whose
+    only address is 127.0.0.1, with a Ray folder of its own; the preflight asks it from inside the
+    namespace. Stopped by process id afterwards, leaving no process and no ``ray_current_cluster``."""
+    ray_tmp = tempfile.mkdtemp(prefix="corpo-pf-ray-")
+    # RAY_AUTH_MODE: Ray turns token auth on when ~/.ray/auth_token exists
+    env = {**os.environ, "RAY_TMPDIR": ray_tmp, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
     env.pop("RAY_ADDRESS", None)
-    head = subprocess.Popen([str(Path(sys.executable).parent / "ray"), "start", "--head", "--block",
-                             f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=1", "--num-gpus=3",
-                             "--include-dashboard=false"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        address = f"127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while (found := preflight._cluster_gpus(address))[0] is None and time.monotonic() < deadline:
-            time.sleep(2)
-        assert found == (3, f"the Ray cluster at {address!r}"), found
-        monkeypatch.setenv("RAY_ADDRESS", address)
-        assert preflight.check_gpus(nnodes=3, gpus_per_node=1) == []
-        [problem] = preflight.check_gpus(nnodes=2, gpus_per_node=2)
-        assert f"4 GPUs needed, 3 found (the Ray cluster at {address!r})" in problem.what
-    finally:
-        head.terminate()
-        ray_processes_left(ray_tmp, grace_s=10.0)
-        shutil.rmtree(ray_tmp, ignore_errors=True)
+    address, default_address = f"127.0.0.1:{GCS_PORT}", read_default_address()
+    with loopback.watching() as listened:
+        head = subprocess.Popen(loopback.command([
+            str(Path(sys.executable).parent / "ray"), "start", "--head", "--block", f"--port={GCS_PORT}",
+            "--node-ip-address=127.0.0.1", "--num-cpus=1", "--num-gpus=3", "--include-dashboard=false"]),
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            asked = subprocess.run(loopback.command([sys.executable, "-c", ASK_CLUSTER]), cwd=REPO, timeout=240,
+                                   env={**env, "RAY_ADDRESS": address}, capture_output=True, text=True)
+        finally:
+            head.terminate()
+            head.wait(timeout=30)
+            ray_processes.stop(Path(ray_tmp) / "ray", grace_s=10.0)  # the head's processes, and its address file
+            left, files = loopback.kill_processes(), address_files(ray_tmp)
+            shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert asked.returncode == 0, asked.stderr[-3000:]
+    answers = json.loads(asked.stdout.splitlines()[-1])
+    assert answers["found"] == [3, f"the Ray cluster at {address!r}"], answers
+    assert answers["3x1"] == []
+    [problem] = answers["2x2"]
+    assert f"4 GPUs needed, 3 found (the Ray cluster at {address!r})" in problem
+    assert_loopback_only(loopback, listened)
+    assert (ipaddress.ip_address("127.0.0.1"), GCS_PORT) in listened, sorted(listened, key=str)  # the GCS
+    assert not left and not files and read_default_address() == default_address, (left, files)
 
 
 def test_no_ray_cluster_is_reported_at_once(monkeypatch):

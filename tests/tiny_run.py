@@ -1,8 +1,9 @@
 """Starting, stopping and cleaning up ``scripts/run_corpo_tiny_cpu.sh`` runs for the end-to-end tests.
 
 Each run gets its own Ray temp folder, which tells its Ray processes from those of any other Ray on
-the machine (``recipe.corpo.ray_processes.processes_using``); every process is stopped by its id,
-never by name.
+the machine (``recipe.corpo.ray_processes.processes_using``), and runs in a network namespace whose
+only address is 127.0.0.1 (tests/loopback_namespace.py): its ports are its own and can be reached
+from nowhere else. Every process is stopped by its id, never by name.
 """
 
 from __future__ import annotations
@@ -11,12 +12,25 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from recipe.corpo.ray_processes import processes_using
+from recipe.corpo.ray_processes import ADDRESS_FILE, processes_using
+from tests.loopback_namespace import LoopbackNamespace
 
 REPO = Path(__file__).resolve().parents[1]
+#: Ray's default folder's address file: a later ``ray.init(address="auto")`` joins the cluster it names
+DEFAULT_ADDRESS_FILE = Path(tempfile.gettempdir()) / "ray" / ADDRESS_FILE
+
+
+def read_default_address() -> str | None:
+    return DEFAULT_ADDRESS_FILE.read_text() if DEFAULT_ADDRESS_FILE.exists() else None
+
+
+def address_files(ray_tmp: str | Path) -> list[Path]:
+    """The ``ray_current_cluster`` files left under a run's Ray folder (a later run joins what they name)."""
+    return sorted(Path(ray_tmp).rglob(ADDRESS_FILE))
 
 
 def session_members(session_id: int) -> set[int]:
@@ -74,9 +88,10 @@ def ray_processes_left(ray_tmp: str, grace_s: float = 30.0) -> set[int]:
     return left
 
 
-def start(out_dir: Path, tiny_home: Path, ray_tmp: str, overrides: tuple[str, ...], *, steps: int,
-          timeout_s: int, stdout=subprocess.PIPE, **env: str) -> subprocess.Popen:
-    """``bash scripts/run_corpo_tiny_cpu.sh OVERRIDES`` in a session of its own, writing to ``out_dir``."""
+def start(out_dir: Path, tiny_home: Path, ray_tmp: str, overrides: tuple[str, ...], *, namespace: LoopbackNamespace,
+          steps: int, timeout_s: int, stdout=subprocess.PIPE, **env: str) -> subprocess.Popen:
+    """``bash scripts/run_corpo_tiny_cpu.sh OVERRIDES`` in a session of its own, in ``namespace``,
+    writing to ``out_dir``."""
     environment = {
         **os.environ,
         "PYTHON": sys.executable,
@@ -87,8 +102,9 @@ def start(out_dir: Path, tiny_home: Path, ray_tmp: str, overrides: tuple[str, ..
         "RAY_TMPDIR": ray_tmp,
         **env,
     }
+    environment.pop("RAY_ADDRESS", None)  # a cluster of its own
     return subprocess.Popen(
-        ["bash", str(REPO / "scripts" / "run_corpo_tiny_cpu.sh"), *overrides],
+        namespace.command(["bash", str(REPO / "scripts" / "run_corpo_tiny_cpu.sh"), *overrides]),
         env=environment,
         stdout=stdout,
         stderr=subprocess.STDOUT,
