@@ -1,8 +1,18 @@
 """Training diagnostics of the paper (spec section 7), for whichever estimator produced the advantages.
 
-All statistics are over valid rows (response mask not all zero). A row's advantage sign is the
-sign of its mean advantage over its response tokens; its loss weight is sum_t |A_t| over the
-response tokens (|A| x number of response tokens for outcome estimators: a project choice).
+All statistics are over valid rows (response mask not all zero). A row's advantage A is the mean
+of its advantages over its response tokens (its sign is the sign of that mean); its loss weight is
+sum_t |A_t| over the response tokens (|A| x number of response tokens for outcome estimators: a
+project choice).
+
+Exact ties. Rewards are compared exactly (failure: R < r_min_correct; GRPO's counterfactual:
+R > the exact group mean), so a group of equal rewards is never "above its mean". An advantage
+counts as zero when ``|A| <= ADV_TOLERANCE * max(1, |R|)``: a float32 group mean is a few
+rounding steps (6e-8 relative each) off, and that rounding must not decide a sign. For verl's
+mean-baseline estimators (``MEAN_BASELINE_ESTIMATORS``) the rows of a group of two or more equal
+rewards count as A = 0, their exact value: verl computes the mean in float32 and its std
+normalisation divides that rounding by a std that is itself rounding (A = -0.056 for eight
+rewards of 0.8), which no tolerance on A can tell from a real advantage.
 
 Metric names avoid the substrings ``min``, ``max``, ``sum`` and ``total``: verl's v1
 ``MetricsAggregator`` picks its aggregation from them.
@@ -15,14 +25,26 @@ import math
 import numpy as np
 import torch
 
-from corpo_advantage.groups import group_stats, valid_rows
+from corpo_advantage.groups import STATS_DTYPE, group_stats, valid_rows
 
 PREFIX = "corpo/"
+
+#: An advantage counts as zero when |A| <= ADV_TOLERANCE * max(1, |R|).
+ADV_TOLERANCE = 1e-6
+
+#: verl estimators whose advantage is (R - group mean), optionally / (std + eps): exactly 0 for a
+#: group of two or more equal rewards (a group of one gets mean 0 in verl).
+MEAN_BASELINE_ESTIMATORS = frozenset({"grpo", "grpo_vectorized"})
 
 
 def _ratio(numerator: float, denominator: float) -> float:
     """numerator / denominator, NaN when the denominator is 0 (the ratio is undefined)."""
     return numerator / denominator if denominator > 0 else math.nan
+
+
+def _share(part: torch.Tensor, whole: torch.Tensor) -> float:
+    """The share of ``whole`` (bool) that is also ``part``, NaN when ``whole`` is empty."""
+    return _ratio(float((part & whole).sum()), float(whole.sum()))
 
 
 @torch.no_grad()
@@ -32,6 +54,7 @@ def corpo_diagnostics(
     response_mask: torch.Tensor,
     index: np.ndarray,
     r_min_correct: float,
+    estimator: str | None = None,
 ) -> dict[str, float]:
     """The paper's diagnostics for one batch.
 
@@ -41,6 +64,8 @@ def corpo_diagnostics(
         response_mask: (B, T).
         index: (B,) uid of each row.
         r_min_correct: the correctness threshold; a row fails when R < r_min_correct.
+        estimator: ``algorithm.adv_estimator``; for ``MEAN_BASELINE_ESTIMATORS`` the rows of a group
+            of equal rewards count as A = 0 (module docstring).
 
     Returns ``corpo/...`` metrics:
         failed_frac: share of rows that failed.
@@ -52,31 +77,39 @@ def corpo_diagnostics(
         r_loss: loss weight over A > 0 / loss weight over A < 0 (NaN likewise).
         correctness_mode_frac: share of groups whose mean reward is below r_min_correct
             (CoRPO's correctness-seeking phase).
+        equal_reward_group_frac: share of groups whose rewards are all equal (a group of one
+            included): GRPO learns nothing from them.
+        all_failed_group_frac: share of groups in which every row failed.
+    Groups are those with at least one valid row.
     """
-    mask = response_mask.to(torch.float32)
     valid = valid_rows(response_mask)
-    scores = scores.to(torch.float32)
     stats = group_stats(scores, valid, index)
+    rewards = stats.scores  # float64, exact
 
-    row_adv = (advantages.to(torch.float32) * mask).sum(-1)
-    loss_weight = (advantages.to(torch.float32).abs() * mask).sum(-1)
-    positive = valid & (row_adv > 0)
-    negative = valid & (row_adv < 0)
-    failed = valid & (scores < r_min_correct)
-    grpo_reinforced = failed & (scores > stats.mean)
+    mask = response_mask.to(advantages.dtype)
+    masked = advantages * mask
+    tokens = response_mask.ne(0).sum(-1).clamp_min(1)
+    row_adv = masked.sum(-1, dtype=STATS_DTYPE) / tokens
+    loss_weight = masked.abs().sum(-1, dtype=STATS_DTYPE)
+    counted = valid & (row_adv.abs() > ADV_TOLERANCE * rewards.abs().clamp_min(1.0))
+    if estimator in MEAN_BASELINE_ESTIMATORS:
+        counted &= ~stats.per_row(stats.equal_rewards & (stats.count >= 2))
+    positive = counted & (row_adv > 0)
+    negative = counted & (row_adv < 0)
+    failed = valid & (rewards < r_min_correct)
+    grpo_reinforced = failed & (rewards > stats.mean)
 
-    rows = float(valid.sum())
     failures = float(failed.sum())
-    groups_present = stats.count > 0
-    correctness_mode = groups_present & (stats.group_mean < r_min_correct)
-
+    groups = stats.present
     return {
-        PREFIX + "failed_frac": _ratio(failures, rows),
-        PREFIX + "failed_pos_adv_frac": _ratio(float((failed & positive).sum()), failures) if failures else 0.0,
-        PREFIX + "grpo_failed_pos_adv_frac": _ratio(float(grpo_reinforced.sum()), failures) if failures else 0.0,
-        PREFIX + "pos_adv_frac": _ratio(float(positive.sum()), rows),
-        PREFIX + "neg_adv_frac": _ratio(float(negative.sum()), rows),
+        PREFIX + "failed_frac": _share(failed, valid),
+        PREFIX + "failed_pos_adv_frac": _share(positive, failed) if failures else 0.0,
+        PREFIX + "grpo_failed_pos_adv_frac": _share(grpo_reinforced, failed) if failures else 0.0,
+        PREFIX + "pos_adv_frac": _share(positive, valid),
+        PREFIX + "neg_adv_frac": _share(negative, valid),
         PREFIX + "r_count": _ratio(float(positive.sum()), float(negative.sum())),
         PREFIX + "r_loss": _ratio(float(loss_weight[positive].sum()), float(loss_weight[negative].sum())),
-        PREFIX + "correctness_mode_frac": _ratio(float(correctness_mode.sum()), float(groups_present.sum())),
+        PREFIX + "correctness_mode_frac": _share(stats.group_mean < r_min_correct, groups),
+        PREFIX + "equal_reward_group_frac": _share(stats.equal_rewards, groups),
+        PREFIX + "all_failed_group_frac": _share(stats.group_high < r_min_correct, groups),
     }

@@ -16,6 +16,13 @@ Optionally (``algorithm.corpo.norm_by_std``) A is divided by (group std + epsilo
 its sign, so the guarantee "a failed trajectory never gets A > 0" holds either way. The scalar is
 broadcast over the response tokens and multiplied by the response mask; group statistics use the
 valid rows of a uid only (see ``corpo_advantage.groups``).
+
+Exactness: A is computed in float64 from exact group statistics and the threshold as given (a
+Python float), then rounded once to the advantages' dtype (the rewards' dtype, at least float32);
+a non-zero value too small for that dtype becomes its smallest subnormal of the same sign, not 0.
+So the sign of A is the sign of the exact R - b: a failed row (R < R_min_correct) never gets
+A > 0, even one a float32 step below the threshold, and a group of equal rewards in phase 2 gets
+A = 0 exactly, with or without std normalisation (its std is exactly 0).
 """
 
 from __future__ import annotations
@@ -44,11 +51,23 @@ def outcome_scores(token_level_rewards: torch.Tensor, valid: torch.Tensor) -> to
     return scores
 
 
-def _broadcast(scalars: torch.Tensor, response_mask: torch.Tensor, stats: GroupStats, settings: CorpoSettings):
-    """Normalise (optionally), zero invalid rows, broadcast over tokens: verl's (advantages, returns)."""
+def _round_keeping_sign(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``values`` rounded to ``dtype``; one that would underflow to 0 keeps its sign as the smallest subnormal."""
+    rounded = values.to(dtype)
+    lost = (rounded == 0) & (values != 0)
+    if bool(lost.any()):
+        smallest = torch.nextafter(torch.zeros((), dtype=dtype), torch.ones((), dtype=dtype))
+        rounded = torch.where(lost, torch.sign(values).to(dtype) * smallest, rounded)
+    return rounded
+
+
+def _broadcast(differences: torch.Tensor, response_mask: torch.Tensor, stats: GroupStats, settings: CorpoSettings,
+               dtype: torch.dtype):
+    """Normalise (optionally) the float64 R - b, zero invalid rows, round once to ``dtype``, broadcast
+    over tokens: verl's (advantages, returns)."""
     if settings.norm_by_std:
-        scalars = scalars / (stats.std + settings.epsilon)
-    scalars = torch.where(stats.valid, scalars, torch.zeros_like(scalars))
+        differences = differences / (stats.std + settings.epsilon)
+    scalars = _round_keeping_sign(torch.where(stats.valid, differences, torch.zeros_like(differences)), dtype)
     advantages = scalars.unsqueeze(-1) * response_mask
     return advantages, advantages
 
@@ -57,7 +76,8 @@ def _prepare(token_level_rewards, response_mask, index, config):
     settings = CorpoSettings.from_algorithm_config(config)
     valid = valid_rows(response_mask)
     scores = outcome_scores(token_level_rewards, valid)
-    return settings, scores, group_stats(scores, valid, index, with_std=settings.norm_by_std)
+    stats = group_stats(scores, valid, index, with_std=settings.norm_by_std)
+    return settings, stats, torch.promote_types(token_level_rewards.dtype, torch.float32)
 
 
 @register_adv_est("corpo")
@@ -78,11 +98,12 @@ def compute_corpo_outcome_advantage(
         config: verl's ``algorithm`` config; reads ``algorithm.corpo.{r_min_correct, norm_by_std, epsilon}``.
 
     Returns:
-        (advantages, returns), both (B, T), equal, zero outside the response mask.
+        (advantages, returns), both (B, T) in the rewards' dtype (at least float32), equal, zero
+        outside the response mask.
     """
-    settings, scores, stats = _prepare(token_level_rewards, response_mask, index, config)
-    baseline = torch.clamp(stats.mean, min=settings.r_min_correct)
-    return _broadcast(scores - baseline, response_mask, stats, settings)
+    settings, stats, dtype = _prepare(token_level_rewards, response_mask, index, config)
+    baseline = torch.clamp(stats.mean, min=settings.r_min_correct)  # float64, the threshold exactly
+    return _broadcast(stats.scores - baseline, response_mask, stats, settings, dtype)
 
 
 @register_adv_est("corpo_static")
@@ -95,5 +116,5 @@ def compute_corpo_static_outcome_advantage(
     **kwargs,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Static baseline (the paper's ablation): A = R - R_min_correct. Arguments as ``corpo``."""
-    settings, scores, stats = _prepare(token_level_rewards, response_mask, index, config)
-    return _broadcast(scores - settings.r_min_correct, response_mask, stats, settings)
+    settings, stats, dtype = _prepare(token_level_rewards, response_mask, index, config)
+    return _broadcast(stats.scores - settings.r_min_correct, response_mask, stats, settings, dtype)

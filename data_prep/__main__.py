@@ -1,9 +1,10 @@
-"""``python -m data_prep``: convert, generate, label, pairs.
+"""``python -m data_prep``: convert, generate, label, pairs, audit.
 
-    python -m data_prep convert  --format codeforces --input raw.parquet --out problems.jsonl
+    python -m data_prep convert  --format codeforces --input 'data/train-*.parquet' --out problems.jsonl
     python -m data_prep generate --problems problems.jsonl --model PATH --n 8 --out generations.jsonl
     python -m data_prep label    --problems problems.jsonl --generations generations.jsonl --out labelled.parquet
     python -m data_prep pairs    --labelled labelled.parquet [--math labelled_math.parquet] --out DIR
+    python -m data_prep audit    --format code_contests --input 'test-*.parquet' --out audit.json
 
 Every command shows a progress bar, prints a summary table and saves it as JSON next to its output.
 Bad input stops with ``file, row N, field 'x': ...``.
@@ -19,47 +20,124 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.adapters import ADAPTERS, Skip
-from data_prep.io import DataError, count_records, read_records, write_json_atomic, write_parquet_atomic, write_table
+from data_prep.io import DataError, count_records, expand_inputs, write_json_atomic, write_parquet_atomic, write_table
 from data_prep.report import format_table
+from data_prep.sampling import add_engine_arguments
+from data_prep.sources import FORMATS
 
 
 def _summary_path(out: Path) -> Path:
     return out.with_name(out.name.split(".")[0] + ".summary.json")
 
 
+def _convert_options(args):
+    from data_prep.sources import ConvertOptions
+    from data_prep.sources.generated_tests import GeneratedTests
+
+    if args.generated_tests and args.format != "codeforces":
+        raise DataError(args.generated_tests[0], None, None, "--generated-tests is for --format codeforces")
+    return ConvertOptions(language=None if args.language == "all" else args.language,
+                          require_executable=not args.keep_unexecutable,
+                          require_complete_tests=not args.keep_incomplete_tests, input_mode=args.input_mode,
+                          min_rating=args.min_rating, max_rating=args.max_rating,
+                          generated_tests=GeneratedTests(expand_inputs(args.generated_tests))
+                          if args.generated_tests else None)
+
+
+def _row_bar(paths, desc):
+    return tqdm(total=sum(count_records(p) for p in paths), desc=desc, unit="row")
+
+
 def cmd_convert(args) -> dict:
-    adapter = ADAPTERS[args.format]
-    problems, skipped = [], Counter()
-    for row, record in tqdm(read_records(args.input), total=count_records(args.input), desc="convert", unit="row"):
-        try:
-            problems.append(adapter(record))
-        except Skip as why:
-            skipped[str(why)] += 1
-        except (KeyError, TypeError) as exc:
-            raise DataError(args.input, row, str(exc).strip("'"), f"not a {args.format} row: {exc!r}") from None
-    write_table(args.out, problems)
-    summary = {"input": str(args.input), "format": args.format, "problems": len(problems), "skipped": dict(skipped)}
-    print(format_table(["", "count"], [["problems written", len(problems)]] +
-                       [[f"skipped: {why}", n] for why, n in skipped.items()]))
+    from data_prep.convert import convert
+
+    paths = expand_inputs(args.input)
+    options = _convert_options(args)
+    with _row_bar(paths, "convert") as bar:
+        summary = convert(paths, args.format, args.out, options, on_row=bar.update)
+    print(format_table(["", "count"], [["problems written", summary["problems"]]] +
+                       [[f"skipped: {why}", n] for why, n in summary["skipped"].items()]))
     return summary
 
 
+def cmd_audit(args) -> dict:
+    from collections import Counter
+
+    from data_prep.audit import agreement_table, audit, dataset_jobs, file_jobs
+    from data_prep.sandbox import detect_isolation
+
+    if bool(args.format) == bool(args.problems):
+        build_parser().error("audit needs either --format/--input (the dataset's own programs) "
+                             "or --problems/--references (your own)")
+    skipped = Counter()
+    if args.format:
+        if not args.input:
+            build_parser().error("--format needs --input")
+        paths = expand_inputs(args.input)
+        jobs = dataset_jobs(paths, args.format, _convert_options(args), args.max_per_problem, skipped)
+    else:
+        if not args.references:
+            build_parser().error("--problems needs --references")
+        jobs = file_jobs(args.problems, args.references)
+    isolation = detect_isolation()
+    print(f"sandbox: {isolation.describe()}", file=sys.stderr)
+    with tqdm(desc="audit", unit="program") as bar:
+        report = audit(jobs, _label_settings(args), args.workers, on_done=bar.update)
+    report["skipped"] = dict(sorted(skipped.items()))
+    report["settings"] = {"time_scale": args.time_scale, "default_time_limit_s": args.default_time_limit,
+                          "default_memory_mb": args.default_memory_mb, "max_per_problem": args.max_per_problem}
+    report["sandbox"] = isolation.describe()
+    headers, rows = agreement_table(report)
+    print(format_table(headers, rows))
+    if not rows:
+        print("warning: no reference program was run (open-r1/codeforces ships none: audit it with "
+              "--problems/--references)", file=sys.stderr)
+    for key, title in (("failures", "problems whose tests reject their own known-good program"),
+                       ("reference_timeouts", "known-good programs that timed out (not counted as wrong)"),
+                       ("accepts_known_bad", "problems whose tests accept a known-bad program")):
+        if report[key]:
+            print(f"\n{title}:")
+            print(format_table(["problem", "reference", "verdict", "detail"],
+                               [[e["problem_id"], e["reference"], e["verdict"], e["detail"][:60].replace("\n", " ")]
+                                for e in report[key]]))
+    return report
+
+
 def cmd_generate(args) -> dict:
-    from data_prep.generate import generate, pick_backend
+    from data_prep.generate import generate
+    from data_prep.sampling import engine_settings, pick_backend
     from data_prep.schema import load_problems
 
     problems = list(load_problems(args.problems).values())
-    backend = pick_backend(args.backend)
-    rows = list(tqdm(generate(problems, args.model, args.n, backend, args.temperature, args.max_new_tokens, args.seed),
-                     total=len(problems) * args.n, desc=f"generate ({backend})", unit="sample"))
+    try:
+        settings = engine_settings(args, args.model, pick_backend(args.backend))
+    except (RuntimeError, ValueError) as err:  # a flag that cannot work here: one line, exit 2
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    order = {problem.problem_id: index for index, problem in enumerate(problems)}
+    done = []
+    with tqdm(total=len(problems) * args.n, desc=f"generate ({settings.backend})", unit="sample") as bar:
+        for rows in generate(problems, settings, args.n, args.seed):
+            done.append(rows)
+            bar.update(len(rows))
+    rows = [row for problem_rows in sorted(done, key=lambda r: order[r[0]["problem_id"]]) for row in problem_rows]
     write_table(args.out, rows)
-    print(format_table(["", "value"], [["backend", backend], ["problems", len(problems)], ["samples", len(rows)]]))
-    return {"backend": backend, "model": args.model, "problems": len(problems), "samples": len(rows)}
+    print(format_table(["", "value"], [["backend", settings.backend], ["data-parallel ranks", settings.data_parallel_size],
+                                       ["problems", len(problems)], ["samples", len(rows)]]))
+    return {"backend": settings.backend, "model": args.model, "problems": len(problems), "samples": len(rows),
+            "seed": args.seed, "temperature": args.temperature, "top_p": args.top_p,
+            "data_parallel_size": settings.data_parallel_size, "tensor_parallel_size": settings.tensor_parallel_size}
+
+
+def _label_settings(args):
+    from data_prep.labelling import LabelSettings
+
+    return LabelSettings(default_time_limit_s=args.default_time_limit, default_memory_limit_mb=args.default_memory_mb,
+                         time_scale=args.time_scale, output_limit_mb=args.output_limit_mb)
 
 
 def cmd_label(args) -> dict:
-    from data_prep.labelling import LabelSettings, ResultCache, label_generations
+    from data_prep.labelling import ResultCache, label_generations
     from data_prep.sandbox import detect_isolation
     from data_prep.schema import load_problems, read_generations
 
@@ -67,8 +145,7 @@ def cmd_label(args) -> dict:
     generations = list(read_generations(args.generations, problems))  # validates every row before running any
     isolation = detect_isolation()
     print(f"sandbox: {isolation.describe()}", file=sys.stderr)
-    settings = LabelSettings(default_time_limit_s=args.default_time_limit, default_memory_limit_mb=args.default_memory_mb,
-                             time_scale=args.time_scale, output_limit_mb=args.output_limit_mb)
+    settings = _label_settings(args)
     cache_path = args.cache or Path(str(args.out) + ".cache.jsonl")
     cache = ResultCache(None if args.no_cache else cache_path)
     bar = tqdm(total=len(generations), desc="label", unit="response")
@@ -91,25 +168,27 @@ def cmd_label(args) -> dict:
 
 
 def cmd_pairs(args) -> dict:
-    from data_prep.pairing import PairSettings, make_splits
+    from data_prep.audit import excluded_problems
+    from data_prep.pairing import PairSettings, plan_splits
+    from data_prep.split_set import MANIFEST, write_split_set
 
     settings = PairSettings(train_size=args.train_size, val_code_id_size=args.val_code_id_size,
                             val_code_ood_size=args.val_code_ood_size, val_math_ood_size=args.val_math_ood_size,
                             max_pairs_per_problem=args.max_pairs_per_problem,
                             max_val_pairs_per_problem=args.max_val_pairs_per_problem, seed=args.seed,
-                            keep_reasoning=args.keep_reasoning, max_prompt_tokens=args.max_prompt_tokens)
+                            keep_reasoning=args.keep_reasoning, max_prompt_tokens=args.max_prompt_tokens,
+                            exclude_problems=excluded_problems(args.exclude_audit_failures)
+                            if args.exclude_audit_failures else ())
     tokenizer = None
     if args.tokenizer:
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
-    splits, summary = make_splits(args.labelled, args.math, settings, tokenizer, progress=lambda m: print(m, file=sys.stderr))
-    out = Path(args.out)
-    for name, rows in tqdm(splits.items(), desc="write", unit="split"):
-        if not rows:
-            print(f"warning: split {name} is empty, not written", file=sys.stderr)
-            continue
-        write_parquet_atomic(out / f"{name}.parquet", rows)
+    plans, summary = plan_splits(args.labelled, args.math, settings, tokenizer, progress=lambda m: print(m, file=sys.stderr))
+    rows = {name: tqdm(plan.rows(name), total=summary["splits"][name]["written"], desc=f"write {name}", unit="pair")
+            for name, plan in plans.items()}
+    manifest = write_split_set(args.out, rows)
+    summary["set_id"] = manifest["set_id"]
     table = [[name, s["requested"], s["written"], s["problems"],
               ", ".join(f"{k}={v}" for k, v in sorted(s["pair_types"].items())),
               f"{s['one_correct_with_correct_in_A']}/{s['one_correct_with_correct_in_B']}", s["positive_label_fraction"]]
@@ -117,9 +196,15 @@ def cmd_pairs(args) -> dict:
     print(format_table(["split", "requested", "written", "problems", "pair types", "correct A/B", "positive"], table))
     if summary["dropped"]:
         print(format_table(["dropped", "responses or pairs"], sorted(summary["dropped"].items())))
+    print(f"{len(manifest['splits'])} split files written as one set to {args.out} ({MANIFEST}: set {manifest['set_id']})",
+          file=sys.stderr)
     for name, s in summary["splits"].items():
-        if s["shortfall"]:
+        if s["shortfall"] and s["written"]:
             print(f"warning: {name} is {s['shortfall']} pairs short of {s['requested']}", file=sys.stderr)
+    for name in summary["missing_splits"]:
+        why = "no --math given" if name == "val_math_ood" and not args.math else "no pair could be made"
+        print(f"WARNING: {name}.parquet NOT WRITTEN ({why}); any earlier {name}.parquet in {args.out} was removed. "
+              "The paper's runs (scripts/paper_common.sh) validate on all four splits.", file=sys.stderr)
     return summary
 
 
@@ -129,8 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("convert", help="downloaded dataset rows -> problems file")
-    p.add_argument("--format", choices=sorted(ADAPTERS), required=True)
-    p.add_argument("--input", type=Path, required=True, help="a local .parquet or .jsonl file")
+    _add_source_args(p, required=True)
     p.add_argument("--out", type=Path, required=True, help="problems file (.jsonl or .parquet)")
     p.set_defaults(func=cmd_convert)
 
@@ -138,10 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problems", type=Path, required=True)
     p.add_argument("--model", required=True, help="local model directory (or a name vLLM can load)")
     p.add_argument("--n", type=int, default=8, help="samples per problem")
-    p.add_argument("--backend", choices=["auto", "vllm", "transformers"], default="auto")
-    p.add_argument("--temperature", type=float, default=0.8)
-    p.add_argument("--max-new-tokens", type=int, default=16384)
-    p.add_argument("--seed", type=int, default=0)
+    add_engine_arguments(p, temperature=0.8, top_p=1.0, max_new_tokens=16384)
     p.add_argument("--out", type=Path, required=True, help="generations file (.jsonl or .parquet)")
     p.set_defaults(func=cmd_generate)
 
@@ -149,11 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problems", type=Path, required=True)
     p.add_argument("--generations", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True, help="labelled parquet")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="candidates run at once")
-    p.add_argument("--default-time-limit", type=float, default=4.0, help="seconds per test, when a problem has none")
-    p.add_argument("--default-memory-mb", type=int, default=512)
-    p.add_argument("--time-scale", type=float, default=1.0, help="multiply every time limit (Python is slow)")
-    p.add_argument("--output-limit-mb", type=int, default=32)
+    _add_limit_args(p)
     p.add_argument("--cache", type=Path, help="resume cache (default: OUT.cache.jsonl)")
     p.add_argument("--no-cache", action="store_true")
     p.set_defaults(func=cmd_label)
@@ -172,8 +249,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep-reasoning", action="store_true", help="keep the candidates' <think> reasoning")
     p.add_argument("--tokenizer", help="local tokenizer directory, for --max-prompt-tokens")
     p.add_argument("--max-prompt-tokens", type=int, help="drop pairs whose templated prompt is longer")
+    p.add_argument("--exclude-audit-failures", type=Path, metavar="AUDIT_JSON",
+                   help="drop the problems this `audit` report lists as rejecting their own reference")
     p.set_defaults(func=cmd_pairs)
+
+    p = sub.add_parser("audit", help="run the dataset's known-good/known-bad programs through the labeller")
+    _add_source_args(p, required=False)
+    p.add_argument("--max-per-problem", type=int, default=3, help="known-good and known-bad programs per problem")
+    p.add_argument("--problems", type=Path, help="instead of --format/--input: a problems file ...")
+    p.add_argument("--references", type=Path, help="... and your programs: rows {problem_id, code, correct}")
+    p.add_argument("--out", type=Path, required=True, help="the report (JSON)")
+    _add_limit_args(p)
+    p.set_defaults(func=cmd_audit)
     return parser
+
+
+def _add_source_args(p, required: bool) -> None:
+    p.add_argument("--format", choices=FORMATS, required=required)
+    p.add_argument("--input", nargs="+", required=required, metavar="PATH",
+                   help="files (.parquet, .jsonl, .jsonl.gz), glob patterns or folders of shards")
+    p.add_argument("--generated-tests", nargs="+", metavar="PATH",
+                   help="codeforces: open-r1's generated_tests/test_cases_*.parquet (files, globs or a folder)")
+    p.add_argument("--language", default="python",
+                   help="codeforces verifiable-prompts: keep this language's rows ('all' keeps every row)")
+    p.add_argument("--keep-unexecutable", action="store_true", help="codeforces: keep rows with executable == false")
+    p.add_argument("--keep-incomplete-tests", action="store_true",
+                   help="codeforces: keep rows with official_tests_complete == false (weak tests)")
+    p.add_argument("--input-mode", choices=["stdio", "file"], help="codeforces: keep only this input mode")
+    p.add_argument("--min-rating", type=int, help="codeforces: lowest rating kept (rows without rating are dropped)")
+    p.add_argument("--max-rating", type=int, help="codeforces: highest rating kept")
+
+
+def _add_limit_args(p) -> None:
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="programs run at once")
+    p.add_argument("--default-time-limit", type=float, default=4.0, help="seconds per test, when a problem has none")
+    p.add_argument("--default-memory-mb", type=int, default=512)
+    p.add_argument("--time-scale", type=float, default=1.0, help="multiply every time limit (Python is slow)")
+    p.add_argument("--output-limit-mb", type=int, default=32)
 
 
 def main(argv=None) -> int:
@@ -186,7 +298,7 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    summary_path = out / "summary.json" if args.command == "pairs" else _summary_path(out)
+    summary_path = {"pairs": out / "summary.json", "audit": out}.get(args.command) or _summary_path(out)
     write_json_atomic(summary_path, summary)
     print(f"summary saved to {summary_path}", file=sys.stderr)
     return 0

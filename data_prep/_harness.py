@@ -1,23 +1,30 @@
 """The in-sandbox test runner: started as ``python -I _harness.py`` in a fresh interpreter.
 
 It is a standalone script (standard library only, never imported by the package). The parent
-(``data_prep.sandbox``) starts it in the candidate's private directory with a scrubbed environment,
-inside fresh network/PID/mount namespaces when the OS allows it. The harness
+(``data_prep.sandbox``) starts it in the candidate's private working directory W with a scrubbed
+environment, inside fresh network/PID/mount namespaces when the OS allows it. The harness
 
 1. reads ``job.json`` (the candidate's code, the test inputs or the function-test code, the limits)
-   and deletes it;
+   and deletes it (a checker job also opens its ``cases.jsonl``);
 2. when started as real root, mounts private tmpfs over the world-writable directories and drops to
    the unprivileged uid/gid chosen by the parent, so the candidate cannot write outside its directory
    or signal the labeller;
 3. sets the resource limits (processes, file size, no core files);
-4. for each test forks a child that sets the CPU and address-space limits, connects stdin/stdout to
-   files, runs the candidate's code as ``__main__`` and exits; the harness waits for it with a
-   wall-clock limit;
+4. for each test writes the test's files into W (``stdin.txt``, or the statement's input file such
+   as ``input.txt``), forks a child that sets the CPU and address-space limits, connects
+   stdin/stdout to files, runs the code and exits; the harness waits for it with a wall-clock limit
+   and reads the output back (stdout, or the statement's output file such as ``output.txt``);
 5. writes one JSON line per test to its stdout: ``{"test": i, "status": ..., "out": ...}`` and stops
-   at the first test whose program did not finish normally. Expected outputs never enter the sandbox:
-   the parent compares.
+   at the first test whose program did not finish normally. Expected outputs never enter a
+   candidate's sandbox: the parent compares, or hands the outputs to a checker job, a sandbox of
+   its own.
 
-Statuses: ``ok``, ``wrong_answer`` (a failed assertion of a function test), ``runtime_error``, ``timeout``, ``memory_limit``, ``output_limit``.
+Job kinds: ``stdio`` (a program run as ``__main__``), ``function`` (prelude + candidate + check in
+one module, as LeetCodeDataset's evaluator runs it), ``checker`` (open-r1's generated checker, run
+on each ``{"input", "expected", "output"}`` line of ``cases.jsonl``).
+
+Statuses: ``ok``, ``wrong_answer`` (a failed assertion of a function test, a missing output file,
+a checker score below 1), ``runtime_error``, ``timeout``, ``memory_limit``, ``output_limit``.
 """
 
 import json
@@ -26,10 +33,12 @@ import traceback
 import resource
 import select
 import signal
+import stat
 import sys
 
 MEMORY_ERROR_EXIT = 97  # the test child's exit code when the candidate raised MemoryError
 ASSERTION_EXIT = 98  # ... when a function test's assertion failed (a wrong answer)
+CHECKER_FILES = ("input.txt", "correct_output.txt", "solution_output.txt")  # open-r1's checker arguments
 
 
 def _mount_private_tmp(paths):
@@ -88,7 +97,13 @@ def _cpu_limit_s(cpu_s):
 
 
 def _child_run(code_obj, job, stdin_path, stdout_path, stderr_path):
-    """In the forked test child: limits, redirections, run the candidate, never return."""
+    """In the forked test child: limits, redirections, run the candidate, never return.
+
+    Function tests run the way LeetCodeDataset's evaluator (``eval_lcd/execution.py``) runs them:
+    ``exec`` in a fresh namespace without ``__name__`` (so ``__name__`` is ``"builtins"`` and an
+    ``if __name__ == "__main__":`` block does not run) with an unreadable stdin. Checkers get the
+    open-r1/codeforces command line ``checker.py input correct_output solution_output``.
+    """
     try:
         # SIGXCPU at the soft limit; SIGKILL a second later only as a backstop, so a CPU-bound
         # candidate reliably ends by SIGXCPU (a timeout) and not by a SIGKILL that looks like a crash
@@ -103,10 +118,14 @@ def _child_run(code_obj, job, stdin_path, stdout_path, stderr_path):
         os.dup2(fd_err, 2)
         for fd in (fd_in, fd_out, fd_err):
             os.close(fd)
-        sys.stdin = open(0, "r", closefd=False)
+        sys.stdin = open(0, "r", closefd=False) if job["kind"] != "function" else open(os.devnull, "w")
         sys.stdout = open(1, "w", closefd=False)
         sys.stderr = open(2, "w", closefd=False)
-        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+        if job["kind"] == "checker":
+            sys.argv = ["checker.py", *CHECKER_FILES]
+        namespace = {"__builtins__": __builtins__}
+        if job["kind"] != "function":
+            namespace["__name__"] = "__main__"
         status = 0
         try:
             exec(code_obj, namespace)
@@ -176,6 +195,10 @@ def main():
     with open("job.json", encoding="utf-8") as handle:
         job = json.load(handle)
     os.unlink("job.json")
+    cases_handle = None
+    if job["kind"] == "checker":
+        cases_handle = open("cases.jsonl", encoding="utf-8")
+        os.unlink("cases.jsonl")
     if job.get("private_tmp"):
         _mount_private_tmp(["/tmp", "/var/tmp", "/dev/shm"])
     if job.get("uid") is not None:
@@ -186,38 +209,98 @@ def main():
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
 
     if job["kind"] == "stdio":
-        sources = [job["code"]] * len(job["inputs"])
-        inputs = job["inputs"]
-    else:  # function: prelude, candidate and check in one module
-        sources = ["\n\n".join(part for part in (job.get("prelude") or "", job["code"], job["check"]))]
-        inputs = [""]
+        cases = ({"input": text} for text in job["inputs"])
+    elif job["kind"] == "function":  # prelude, candidate and check in one module
+        cases = [{"input": ""}]
+    else:  # checker: one line per test, {"input", "expected", "output"}, opened before the uid drop
+        cases = (json.loads(line) for line in cases_handle)
     try:
-        code_obj = compile(sources[0], "<candidate>", "exec")
+        source = job["code"]
+        if job["kind"] == "function":
+            source = "\n\n".join(part for part in (job.get("prelude") or "", job["code"], job["check"]))
+        code_obj = compile(source, "checker.py" if job["kind"] == "checker" else "<candidate>", "exec")
     except (SyntaxError, ValueError, MemoryError) as exc:
         _report({"test": 0, "status": "runtime_error", "out": "", "error": f"{type(exc).__name__}: {exc}"})
         return
-    for index, stdin_text in enumerate(inputs):
-        with open("stdin.txt", "w", encoding="utf-8") as handle:
-            handle.write(stdin_text)
-        try:
-            pid = os.fork()
-        except OSError as exc:
-            _report({"test": index, "status": "runtime_error", "out": "", "error": f"fork: {exc}"})
-            return
-        if pid == 0:
-            _child_run(code_obj, job, "stdin.txt", "stdout.txt", "stderr.txt")
-        wait_status, cpu_s, timed_out = _wait(pid, float(job["wall_s"]))
-        status = _status_of(wait_status, cpu_s, timed_out, float(job["cpu_s"]))
-        message = {"test": index, "status": status, "out": ""}
-        if status == "ok" and job["kind"] == "stdio":
-            with open("stdout.txt", "rb") as handle:
-                message["out"] = handle.read().decode("utf-8", errors="replace")
-        elif status in ("runtime_error", "wrong_answer"):
-            with open("stderr.txt", "rb") as handle:
-                message["error"] = handle.read(2000).decode("utf-8", errors="replace")
+    for index, case in enumerate(cases):
+        message = _run_test(code_obj, job, index, case)
         _report(message)
-        if status != "ok":
+        if message["status"] != "ok":
             return
+
+
+def _write(name, text):
+    """Create ``name`` afresh: whatever an earlier test left there (a symlink, a FIFO) is replaced."""
+    if os.path.lexists(name):
+        os.unlink(name)
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _read(name, limit):
+    """At most ``limit`` bytes of ``name`` if it is a regular file (not a symlink, FIFO or device the
+    candidate put there), else None."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return handle.read(limit).decode("utf-8", errors="replace")
+
+
+def _run_test(code_obj, job, index, case):
+    """Lay out one test's files in the working directory, run it in a forked child, report it.
+
+    stdio: the input goes to stdin, or to the statement's ``input_file`` (stdin then empty); the
+    output is read from stdout, or from the statement's ``output_file``. checker: the three files
+    of ``CHECKER_FILES``; the first word of the checker's stdout is the score, 1 passes.
+    """
+    input_file, output_file = job.get("input_file"), job.get("output_file")
+    if job["kind"] == "checker":
+        for name, text in zip(CHECKER_FILES, (case["input"], case["expected"], case["output"])):
+            _write(name, text)
+        _write("stdin.txt", "")
+    else:
+        _write("stdin.txt", "" if input_file else case["input"])
+        if input_file:
+            _write(input_file, case["input"])
+        if output_file and os.path.lexists(output_file):
+            os.unlink(output_file)
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        return {"test": index, "status": "runtime_error", "out": "", "error": f"fork: {exc}"}
+    if pid == 0:
+        _child_run(code_obj, job, "stdin.txt", "stdout.txt", "stderr.txt")
+    wait_status, cpu_s, timed_out = _wait(pid, float(job["wall_s"]))
+    status = _status_of(wait_status, cpu_s, timed_out, float(job["cpu_s"]))
+    message = {"test": index, "status": status, "out": ""}
+    if status == "ok" and job["kind"] == "stdio":
+        out = _read(output_file or "stdout.txt", int(job["output_bytes"]) + 1)
+        if out is None:
+            message.update(status="wrong_answer", error=f"no output file {output_file!r} written" if output_file
+                           else "stdout is no longer a regular file")
+        else:
+            message["out"] = out
+    elif status == "ok" and job["kind"] == "checker":
+        message["out"] = _read("stdout.txt", 2000) or ""
+        words = message["out"].split()
+        if not words or _score(words[0]) < 1:
+            message.update(status="wrong_answer",
+                           error=f"checker score {message['out'][:200]!r}; {_read('stderr.txt', 500) or ''}")
+    elif status in ("runtime_error", "wrong_answer"):
+        message["error"] = _read("stderr.txt", 2000) or ""
+    return message
+
+
+def _score(word):
+    try:
+        return float(word)
+    except ValueError:
+        return -1.0
 
 
 if __name__ == "__main__":

@@ -1,39 +1,129 @@
-"""Judging a program's standard output against the expected one.
+"""Judging a program's output against the expected one, the way the datasets' judges do.
 
-Comparison is token-wise: both outputs are split on any whitespace, so spacing, line breaks and
-trailing newlines do not matter. Two tokens match when they are equal, or when both parse as
-numbers and agree within an absolute or relative tolerance (default 1e-6), the convention of
-judges that accept floating-point answers.
+Both outputs are split on whitespace (spaces, tabs, line breaks: layout never matters) and must
+have the same number of tokens. Two tokens match when
+
+1. they are the same string; or
+2. both are integers (``[+-]?digits``): their values are equal, exactly, however large (an answer
+   mod 998244353 that is off by one is wrong); or
+3. both are numbers and at least one is a real number (has a ``.`` or an exponent): they agree
+   within ``abs_tol`` or within ``rel_tol`` of the expected value, except that a real number never
+   answers an expected integer unless ``reals_match_integers`` (``3.0`` for ``3``); or
+4. neither is a number and they are equal ignoring ASCII case, when ``case == "any"``, or when
+   both are the words yes/no (``case == "yes_no"``, the default).
+
+Where the rules come from:
+
+- deepmind/code_contests, ``execution/tester_sandboxer.cc`` (``OutputsMatch``/``ValuesMatch``):
+  tokens split on whitespace and lower-cased (ASCII), integers compared exactly, any other numbers
+  (``3.0`` for ``3`` too) with an absolute precision of 1e-5 (``code_contests`` rule below:
+  ``case="any"``, ``abs_tol=1e-5``, ``rel_tol=0``, ``reals_match_integers=True``). One deliberate difference: the tester parses integers as 32-bit
+  and compares larger ones as doubles, so ``10**18`` and ``10**18 + 1`` agree there; here integers
+  are always exact, as Codeforces' own checkers compare 64-bit answers.
+- open-r1/codeforces (problems without a ``generated_checker``): token-wise comparison with
+  yes/no words normalised; the statement's "print the answer in any case" makes every word
+  case-insensitive (the converter sets ``case="any"`` when the statement says so). Real answers
+  get Codeforces' usual "absolute or relative error at most 1e-6" (testlib's standard checker
+  for real numbers), and an integer answer must be printed as an integer (testlib's checkers for
+  integer answers read integers): the ``codeforces`` rule, also the default.
+
+``inf``, ``nan``, hexadecimal or ``1_000`` are not numbers here: they compare as words.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import asdict, dataclass
 
-DEFAULT_TOLERANCE = 1e-6
+_INTEGER = re.compile(r"[+-]?\d+")
+_REAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_YES_NO = frozenset({"yes", "no"})
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+CASES = ("yes_no", "any", "exact")
 
 
-def _as_float(token: str) -> float | None:
-    try:
-        value = float(token)
-    except ValueError:
+@dataclass(frozen=True)
+class OutputRule:
+    """How one problem's outputs are compared (stored in the problem's ``tests.compare``).
+
+    ``case``: ``"yes_no"`` (only the words yes/no ignore case), ``"any"`` (every word ignores
+    ASCII case) or ``"exact"``. ``abs_tol``/``rel_tol``: tolerance for real numbers only.
+    ``reals_match_integers``: whether a real number may answer an expected integer.
+    """
+
+    case: str = "yes_no"
+    abs_tol: float = 1e-6
+    rel_tol: float = 1e-6
+    reals_match_integers: bool = False
+
+    def __post_init__(self):
+        if self.case not in CASES:
+            raise ValueError(f"case must be one of {CASES}, got {self.case!r}")
+        if not isinstance(self.reals_match_integers, bool):
+            raise ValueError(f"reals_match_integers must be true or false, got {self.reals_match_integers!r}")
+        for name in ("abs_tol", "rel_tol"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, value: dict | None) -> "OutputRule":
+        if value is None:
+            return cls()
+        unknown = set(value) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)} (expected {', '.join(cls.__dataclass_fields__)})")
+        return cls(**value)
+
+
+#: Codeforces (open-r1/codeforces without a checker), the default.
+CODEFORCES = OutputRule()
+#: deepmind/code_contests' tester: every token case-insensitive, absolute precision 1e-5.
+CODE_CONTESTS = OutputRule(case="any", abs_tol=1e-5, rel_tol=0.0, reals_match_integers=True)
+
+
+def _is_integer(token: str) -> bool:
+    return _INTEGER.fullmatch(token) is not None
+
+
+def _real(token: str) -> float | None:
+    if _REAL.fullmatch(token) is None:
         return None
+    value = float(token)
     return value if math.isfinite(value) else None
 
 
-def tokens_match(got: str, expected: str, tolerance: float = DEFAULT_TOLERANCE) -> bool:
-    """Whether two whitespace-free tokens are the same answer."""
+def _words_match(got: str, expected: str, case: str) -> bool:
+    if case == "exact":
+        return False
+    got_lower, expected_lower = got.translate(_ASCII_LOWER), expected.translate(_ASCII_LOWER)
+    if case == "any":
+        return got_lower == expected_lower
+    return got_lower == expected_lower and got_lower in _YES_NO
+
+
+def tokens_match(got: str, expected: str, rule: OutputRule = CODEFORCES) -> bool:
+    """Whether two whitespace-free tokens are the same answer under ``rule``."""
     if got == expected:
         return True
-    a, b = _as_float(got), _as_float(expected)
-    if a is None or b is None:
-        return False
-    return math.isclose(a, b, rel_tol=tolerance, abs_tol=tolerance)
+    if _is_integer(expected) and (_is_integer(got) or not rule.reals_match_integers):
+        return _is_integer(got) and int(got) == int(expected)
+    a, b = _real(got), _real(expected)
+    if a is not None and b is not None:
+        difference = abs(a - b)
+        return difference <= rule.abs_tol or difference <= rule.rel_tol * abs(b)
+    if a is not None or b is not None:
+        return False  # a number against a word
+    return _words_match(got, expected, rule.case)
 
 
-def outputs_match(got: str, expected: str, tolerance: float = DEFAULT_TOLERANCE) -> bool:
-    """Whether ``got`` equals ``expected`` token by token (whitespace-insensitive, float tolerance)."""
+def outputs_match(got: str, expected: str, rule: OutputRule = CODEFORCES) -> bool:
+    """Whether ``got`` is ``expected`` token by token (see the module docstring)."""
     got_tokens, expected_tokens = got.split(), expected.split()
     if len(got_tokens) != len(expected_tokens):
         return False
-    return all(tokens_match(g, e, tolerance) for g, e in zip(got_tokens, expected_tokens))
+    return all(tokens_match(g, e, rule) for g, e in zip(got_tokens, expected_tokens))

@@ -7,6 +7,8 @@ interrupted run leaves either the previous file or the complete new one, never h
 
 from __future__ import annotations
 
+import glob
+import gzip
 import json
 import os
 import tempfile
@@ -16,6 +18,12 @@ from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+
+#: Rows per parquet data page when writing: pyarrow closes a page only between write batches, so
+#: with its default (1024 rows) a page of 50 KB responses holds 50 MB, and a reader must hold a
+#: whole page. Pages stay at about 1 MB for small rows.
+PAGE_ROWS = 64
 
 
 class DataError(ValueError):
@@ -31,13 +39,47 @@ class DataError(ValueError):
         super().__init__(f"{', '.join(where)}: {message}")
 
 
+TABLE_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".parquet", ".pq")
+
+
 def _format_of(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".json"):
+    name = path.name.lower()
+    if name.endswith((".jsonl", ".json")):
         return "jsonl"
-    if suffix in (".parquet", ".pq"):
+    if name.endswith((".jsonl.gz", ".json.gz")):
+        return "jsonl.gz"
+    if name.endswith((".parquet", ".pq")):
         return "parquet"
-    raise DataError(path, None, None, f"unknown file type {suffix!r}: use .jsonl or .parquet")
+    raise DataError(path, None, None, f"unknown file type {path.suffix!r}: use .jsonl, .jsonl.gz or .parquet")
+
+
+def _open_text(path: Path):
+    if _format_of(path) == "jsonl.gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def expand_inputs(specs: Iterable) -> list[Path]:
+    """Files named by ``--input`` values: files, glob patterns (``shards/train-*.parquet``) and
+    folders (every table file inside, sorted). Each value must name at least one file."""
+    paths = []
+    for spec in specs:
+        spec = str(spec)
+        if glob.has_magic(spec):
+            found = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).is_file())
+        elif Path(spec).is_dir():
+            found = sorted(p for p in Path(spec).iterdir() if p.is_file() and p.name.lower().endswith(TABLE_SUFFIXES))
+        else:
+            found = [Path(spec)]
+        if not found:
+            raise DataError(spec, None, None, "matches no file" if glob.has_magic(spec) else "folder holds no "
+                            ".jsonl, .jsonl.gz or .parquet file")
+        for path in found:
+            if not path.exists():
+                raise DataError(path, None, None, "file not found")
+            _format_of(path)
+        paths += found
+    return paths
 
 
 def count_records(path) -> int:
@@ -47,7 +89,7 @@ def count_records(path) -> int:
         raise DataError(path, None, None, "file not found")
     if _format_of(path) == "parquet":
         return pq.ParquetFile(path).metadata.num_rows
-    with open(path, "rb") as handle:
+    with _open_text(path) as handle:
         return sum(1 for line in handle if line.strip())
 
 
@@ -70,18 +112,26 @@ def require_columns(path, required: Iterable[str]) -> None:
 
 
 def read_records(path, columns: list[str] | None = None, batch_size: int = 1024) -> Iterator[tuple[int, dict]]:
-    """Yield ``(row_number, record)`` from a JSONL or parquet file, streaming."""
+    """Yield ``(row_number, record)`` from a JSONL or parquet file, streaming.
+
+    Parquet is read one data page at a time (no pre-buffering of whole row groups), so memory is
+    bounded by the file's page size and ``batch_size``, not by its row groups.
+    """
     path = Path(path)
     if not path.exists():
         raise DataError(path, None, None, "file not found")
     if _format_of(path) == "parquet":
         row = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns):
+        # pre_buffer=False: with pyarrow's default (True) iter_batches keeps the column chunks it has
+        # read; buffer_size: without it a whole column chunk is read at once. With both, one data
+        # page at a time (measured by scripts/bench_pairs_memory.py)
+        reader = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+        for batch in reader.iter_batches(batch_size=batch_size, columns=columns, use_threads=False):
             for record in batch.to_pylist():
                 row += 1
                 yield row, record
         return
-    with open(path, encoding="utf-8") as handle:
+    with _open_text(path) as handle:
         row = 0
         for line in handle:
             if not line.strip():
@@ -122,7 +172,7 @@ def write_parquet_atomic(path, records: list[dict] | pa.Table, schema: pa.Schema
     """Write rows (dicts) or a table to parquet atomically."""
     table = records if isinstance(records, pa.Table) else pa.Table.from_pylist(list(records), schema=schema)
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
+        pq.write_table(table, tmp, write_batch_size=PAGE_ROWS)
 
 
 def write_json_atomic(path, obj) -> None:
@@ -135,6 +185,62 @@ def write_jsonl_atomic(path, records: Iterable[dict]) -> None:
         with open(tmp, "w", encoding="utf-8") as handle:
             for record in records:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+class _TableWriter:
+    """Rows appended one at a time: JSONL lines, or parquet row groups of ``batch_rows`` rows."""
+
+    def __init__(self, tmp: Path, kind: str, schema: pa.Schema | None, batch_rows: int):
+        self.kind, self.schema, self.batch_rows, self.rows = kind, schema, batch_rows, 0
+        self._batch: list[dict] = []
+        self._text = open(tmp, "w", encoding="utf-8") if kind == "jsonl" else None
+        self._parquet: pq.ParquetWriter | None = None
+        self._tmp = tmp
+
+    def write(self, record: dict) -> None:
+        self.rows += 1
+        if self._text is not None:
+            self._text.write(json.dumps(record, ensure_ascii=False) + "\n")
+            return
+        self._batch.append(record)
+        if len(self._batch) >= self.batch_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._batch:
+            return
+        table = pa.Table.from_pylist(self._batch, schema=self.schema)
+        if self._parquet is None:
+            self.schema = table.schema
+            self._parquet = pq.ParquetWriter(self._tmp, table.schema)
+        self._parquet.write_table(table)
+        self._batch = []
+
+    def close(self) -> None:
+        if self._text is not None:
+            self._text.close()
+            return
+        self._flush()
+        if self._parquet is None:  # no rows: an empty file with the schema, when there is one
+            pq.write_table(pa.Table.from_pylist([], schema=self.schema), self._tmp)
+        else:
+            self._parquet.close()
+
+
+@contextmanager
+def table_writer(path, schema: pa.Schema | None = None, batch_rows: int = 256):
+    """Write rows one by one (memory holds at most ``batch_rows``), atomically, as parquet or JSONL
+    by the file's suffix; parquet uses ``schema`` (or the first batch's)."""
+    path = Path(path)
+    kind = _format_of(path)
+    if kind == "jsonl.gz":
+        raise DataError(path, None, None, "cannot write .gz: use .jsonl or .parquet")
+    with atomic_path(path) as tmp:
+        writer = _TableWriter(tmp, kind, schema, batch_rows)
+        try:
+            yield writer
+        finally:
+            writer.close()
 
 
 def write_table(path, records: list[dict]) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from data_prep.checker import run_with_checker
 from data_prep.responses import extract_code, strip_reasoning
 from data_prep.sandbox import Limits, run_candidate
 from data_prep.schema import Problem
@@ -39,10 +40,16 @@ class LabelSettings:
         )
 
 
+#: Bumped when a verdict for the same problem, code and limits can change (so old cache lines are
+#: not reused): 2 = integers compared exactly, yes/no words, file I/O, checkers, LeetCode's namespace.
+JUDGE_VERSION = 2
+
+
 def cache_key(problem: Problem, code: str, limits: Limits) -> str:
-    """Stable key of one execution: problem id, tests, limits and the code's hash."""
+    """Stable key of one execution: judge version, problem id, tests, limits and the code's hash."""
     digest = hashlib.sha256()
     for part in (
+        f"judge-{JUDGE_VERSION}",
         problem.problem_id,
         json.dumps(problem.tests, sort_keys=True),
         json.dumps([limits.time_limit_s, limits.memory_limit_mb, limits.output_limit_mb]),
@@ -109,13 +116,19 @@ def label_one(problem: Problem, response: str, settings: LabelSettings, cache: R
     code, why = extract_code(response)
     if code is None:
         return {"label": False, "verdict": "no_code", "tests_run": 0, "detail": why, "cached": False}
+    return label_code(problem, code, settings, cache)
+
+
+def label_code(problem: Problem, code: str, settings: LabelSettings, cache: ResultCache) -> dict:
+    """Run one program on its problem's tests (with the problem's checker when it has one)."""
     limits = settings.limits_for(problem)
     key = cache_key(problem, code, limits)
     hit = cache.get(key)
     if hit is not None:
         return {"label": hit["verdict"] == "passed", "verdict": hit["verdict"], "tests_run": hit["tests_run"],
                 "detail": hit.get("detail", ""), "cached": True}
-    result = run_candidate(code, problem.tests, limits)
+    run = run_with_checker if problem.tests.get("checker") else run_candidate
+    result = run(code, problem.tests, limits)
     cache.put(key, {"verdict": result.verdict, "tests_run": result.tests_run, "detail": result.detail})
     return {"label": result.verdict == "passed", "verdict": result.verdict, "tests_run": result.tests_run,
             "detail": result.detail, "cached": False}

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import re
 
+from corpo_advantage.verdict_parsing import answer_text
+
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+#.-]*)[^\n]*\n(.*?)```", re.DOTALL)
 PYTHON_TAGS = {"", "python", "python3", "py", "py3"}
 
 
+def reasoning_finished(response: str) -> bool:
+    """False when the reasoning never ends: a ``<think>`` never closed, or reopened after the last
+    ``</think>`` (the verifier's own rule, ``corpo_advantage.verdict_parsing.answer_text``)."""
+    return answer_text(response) is not None
+
+
 def strip_reasoning(response: str) -> str:
     """The text after the reasoning: after the last ``</think>``; empty if reasoning never ended."""
-    if "</think>" in response:
-        return response.rsplit("</think>", 1)[1].strip()
-    if "<think>" in response:
-        return ""
-    return response.strip()
+    answer = answer_text(response)
+    return "" if answer is None else answer.strip()
 
 
 def extract_code(response: str) -> tuple[str | None, str]:

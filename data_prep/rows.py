@@ -75,6 +75,36 @@ def build_verifier_prompt(statement: str, response_a: str, response_b: str, task
     return [{"role": "user", "content": content}]
 
 
+_HEADER_A = "\n\n## Response A\n\n"
+_HEADER_B = "\n\n## Response B\n\n"
+_HEADER_PROBLEM = "## Problem\n\n"
+
+
+def swap_candidates(messages: Sequence[dict]) -> list[dict] | None:
+    """The same verifier prompt with responses A and B exchanged, or None when ``messages`` is not
+    exactly one prompt of :func:`build_verifier_prompt` that can be split without ambiguity (a
+    section header repeated inside a response or the statement, another template, several
+    messages)."""
+    if len(messages) != 1 or not isinstance(messages[0].get("content"), str):
+        return None
+    content = messages[0]["content"]
+    if not _splits_once(content):
+        return None
+    statement = content[content.index(_HEADER_PROBLEM) + len(_HEADER_PROBLEM):content.index(_HEADER_A)]
+    response_a = content[content.index(_HEADER_A) + len(_HEADER_A):content.index(_HEADER_B)]
+    response_b = content[content.index(_HEADER_B) + len(_HEADER_B):].removesuffix("\n")
+    for task in _TASKS:  # only a prompt this template renders exactly is swapped
+        if build_verifier_prompt(statement, response_a, response_b, task)[0]["content"] == content:
+            swapped = build_verifier_prompt(statement, response_b, response_a, task)[0]
+            return [{**messages[0], **swapped}] if _splits_once(swapped["content"]) else None
+    return None
+
+
+def _splits_once(content: str) -> bool:
+    """Each section header occurs exactly once (overlapping occurrences included)."""
+    return all(content.find(h) != -1 and content.find(h) == content.rfind(h) for h in (_HEADER_PROBLEM, _HEADER_A, _HEADER_B))
+
+
 def ground_truth_json(labels: Sequence[int]) -> str:
     """``reward_model.ground_truth``: the JSON string ``{"labels": [yA, yB]}``."""
     labels = [int(y) for y in labels]

@@ -14,7 +14,9 @@ Limits (set inside the sandbox, never with ``preexec_fn``): CPU seconds and addr
 deadline for the whole candidate kills the process group (and so the namespace).
 
 The expected outputs stay in this process: the harness streams each test's output back and this
-module compares (:mod:`data_prep.compare`), stopping at the first failing test.
+module compares (:mod:`data_prep.compare`, by the problem's rule), stopping at the first failing
+test; for a problem with a checker the outputs go to :mod:`data_prep.checker` instead, which runs
+the checker in a sandbox of its own.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
-from data_prep.compare import outputs_match
+from data_prep.compare import OutputRule, outputs_match
 
 HARNESS = Path(__file__).with_name("_harness.py")
 
@@ -119,6 +122,12 @@ def detect_isolation() -> Isolation:
     return Isolation((), False, False, False, tuple(notes))
 
 
+class OutputSpool(Protocol):
+    """Takes each test's output instead of comparing it (see ``data_prep.checker``)."""
+
+    def add(self, case: dict, output: str) -> tuple[str, str] | None: ...
+
+
 @dataclass
 class SandboxResult:
     """The outcome of one candidate: its verdict, the number of tests run and a short detail."""
@@ -157,7 +166,8 @@ def _job(code: str, tests: dict, limits: Limits, isolation: Isolation) -> dict:
     }
     if tests["kind"] == "stdio":
         job["inputs"] = [case["input"] for case in tests["cases"]]
-    else:
+        job["input_file"], job["output_file"] = tests.get("input_file"), tests.get("output_file")
+    elif tests["kind"] == "function":
         job["prelude"] = tests.get("prelude") or ""
         job["check"] = tests["check"]
     if isolation.drop_uid:
@@ -176,17 +186,46 @@ def _kill_group(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def run_candidate(code: str, tests: dict, limits: Limits = Limits(), isolation: Isolation | None = None) -> SandboxResult:
-    """Run ``code`` against ``tests`` (the problem schema's test object) and judge it."""
+def _output_judge(tests: dict, outputs_to: OutputSpool | None):
+    """What the parent does with each test's output: compare it by the problem's rule, hand it to
+    ``outputs_to`` (for a checker), or nothing (function and checker jobs report their own verdict)."""
+    if tests["kind"] != "stdio":
+        return None
+    if outputs_to is not None:
+        return lambda index, out: outputs_to.add(tests["cases"][index], out)
+    rule = OutputRule.from_dict(tests.get("compare"))
+
+    def compare(index: int, out: str) -> tuple[str, str] | None:
+        if outputs_match(out, tests["cases"][index]["output"], rule):
+            return None
+        return "wrong_answer", f"test {index}: output differs"
+
+    return compare
+
+
+def _n_tests(tests: dict) -> int:
+    if tests["kind"] == "stdio":
+        return len(tests["cases"])
+    return tests["count"] if tests["kind"] == "checker" else 1
+
+
+def run_candidate(code: str, tests: dict, limits: Limits = Limits(), isolation: Isolation | None = None,
+                  outputs_to: OutputSpool | None = None) -> SandboxResult:
+    """Run ``code`` against ``tests`` (the problem schema's test object) and judge it.
+
+    With ``outputs_to`` the outputs are not compared but handed over (``data_prep.checker``).
+    ``tests`` may also be a checker job: ``{"kind": "checker", "cases_file": path, "count": n}``.
+    """
     isolation = isolation or detect_isolation()
     started = time.monotonic()
-    n_tests = len(tests["cases"]) if tests["kind"] == "stdio" else 1
-    expected = [case["output"] for case in tests["cases"]] if tests["kind"] == "stdio" else None
+    n_tests = _n_tests(tests)
     job = _job(code, tests, limits, isolation)
     workdir = tempfile.mkdtemp(prefix="data_prep_sandbox_")
     try:
         with open(os.path.join(workdir, "job.json"), "w", encoding="utf-8") as handle:
             json.dump(job, handle)
+        if tests["kind"] == "checker":
+            shutil.copyfile(tests["cases_file"], os.path.join(workdir, "cases.jsonl"))
         if job["uid"] is not None:
             os.chown(workdir, job["uid"], job["gid"])
             os.chmod(workdir, 0o700)
@@ -201,15 +240,17 @@ def run_candidate(code: str, tests: dict, limits: Limits = Limits(), isolation: 
             start_new_session=True,
             close_fds=True,
         )
-        result = _collect(proc, expected, n_tests, started + limits.candidate_deadline_s(n_tests))
+        result = _collect(proc, _output_judge(tests, outputs_to), n_tests,
+                          started + limits.candidate_deadline_s(n_tests))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _collect(proc: subprocess.Popen, expected: list[str] | None, n_tests: int, deadline: float) -> SandboxResult:
-    """Read the harness's per-test reports, compare, stop at the first failure or the deadline."""
+def _collect(proc: subprocess.Popen, judge_output, n_tests: int, deadline: float) -> SandboxResult:
+    """Read the harness's per-test reports, judge each output (``judge_output(test, out)`` returns
+    ``None`` or ``(verdict, detail)``), stop at the first failure or the deadline."""
     buffer = b""
     tests_run = 0
     fd = proc.stdout.fileno()
@@ -221,8 +262,9 @@ def _collect(proc: subprocess.Popen, expected: list[str] | None, n_tests: int, d
                 tests_run += 1
                 if report["status"] != "ok":
                     return SandboxResult(report["status"], tests_run, report.get("error", "")[-500:])
-                if expected is not None and not outputs_match(report["out"], expected[report["test"]]):
-                    return SandboxResult("wrong_answer", tests_run, f"test {report['test']}: output differs")
+                failure = judge_output and judge_output(report["test"], report["out"])
+                if failure:
+                    return SandboxResult(failure[0], tests_run, failure[1])
                 if tests_run == n_tests:
                     return SandboxResult("passed", tests_run)
             remaining = deadline - time.monotonic()

@@ -6,6 +6,9 @@ Problems, one row per problem::
     source           where it comes from (e.g. "codeforces", "leetcode", "code_contests", "math")
     statement        the problem text shown to the verifier
     tests            code problems: {"kind": "stdio", "cases": [{"input": str, "output": str}, ...]}
+                     with optional "compare" (data_prep.compare.OutputRule as a dict),
+                     "checker" (Python source run as checker.py input correct_output output),
+                     "input_file"/"output_file" (the statement's file names instead of stdin/stdout);
                      or {"kind": "function", "prelude": str (optional), "check": str}
                      (a JSON string holding that object is accepted too)
     answer           math problems, instead of tests: the reference final answer (LaTeX or plain)
@@ -23,11 +26,17 @@ from __future__ import annotations
 
 import json
 import numbers
+import re
 from dataclasses import dataclass
 
+from data_prep.compare import OutputRule
 from data_prep.io import DataError, read_records, require_columns
 
 PROBLEM_COLUMNS = ("problem_id", "source", "statement")
+#: File names a test may ask for (statement's input/output files): no paths, no dot files.
+SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+#: Names the sandbox harness uses in the candidate's directory.
+RESERVED_FILE_NAMES = frozenset({"job.json", "cases.jsonl", "stdin.txt", "stdout.txt", "stderr.txt"})
 GENERATION_COLUMNS = ("problem_id", "response")
 
 
@@ -67,6 +76,33 @@ def _positive(record, name, path, row) -> float | None:
     return float(value)
 
 
+def _file_name(value, path, row, field) -> str:
+    if not isinstance(value, str) or not SAFE_FILE_NAME.fullmatch(value) or value in RESERVED_FILE_NAMES:
+        raise DataError(path, row, field, f"expected a plain file name such as 'input.txt', got {value!r}")
+    return value
+
+
+def _stdio_options(value: dict, path, row) -> dict:
+    """The optional judging fields of a stdio test object, validated (absent ones stay absent)."""
+    options = {}
+    for key in ("input_file", "output_file"):
+        if value.get(key) is not None:
+            options[key] = _file_name(value[key], path, row, f"tests.{key}")
+    if options.get("input_file") is not None and options.get("input_file") == options.get("output_file"):
+        raise DataError(path, row, "tests.output_file", "must differ from tests.input_file")
+    if value.get("checker") is not None:
+        if not isinstance(value["checker"], str) or not value["checker"].strip():
+            raise DataError(path, row, "tests.checker",
+                            "expected Python source (run as checker.py input correct_output output)")
+        options["checker"] = value["checker"]
+    if value.get("compare") is not None:
+        try:
+            options["compare"] = OutputRule.from_dict(value["compare"]).to_dict()
+        except (TypeError, ValueError) as exc:
+            raise DataError(path, row, "tests.compare", str(exc)) from None
+    return options
+
+
 def parse_tests(value, path, row) -> dict:
     """Validate a test object (or its JSON string) and return it as a plain dict."""
     if isinstance(value, str):
@@ -89,7 +125,7 @@ def parse_tests(value, path, row) -> dict:
                 if not isinstance(case.get(key), str):
                     raise DataError(path, row, f"tests.cases[{number}].{key}", "missing or not a string")
             clean.append({"input": case["input"], "output": case["output"]})
-        return {"kind": "stdio", "cases": clean}
+        return {"kind": "stdio", "cases": clean, **_stdio_options(value, path, row)}
     if kind == "function":
         check = value.get("check")
         if not isinstance(check, str) or not check.strip():

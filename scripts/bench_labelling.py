@@ -5,8 +5,9 @@
    calls it; continuous=False raises UnboundLocalError on a failing candidate, checked below).
 2. Per-candidate cost with one trivial test vs a bare interpreter start (``python -I -c pass``).
 3. Peak RSS of ``python -m data_prep pairs`` at two labelled-file sizes 10x apart.
+4. Peak RSS of ``python -m data_prep convert`` at two dataset sizes 10x apart.
 
-    python scripts/bench_labelling.py [--candidates 20] [--rows 3000]
+    python scripts/bench_labelling.py [--candidates 20] [--rows 3000] [--convert-rows 1000]
 """
 
 from __future__ import annotations
@@ -86,21 +87,47 @@ def bench_trivial(repeat):
 
 def write_labelled(path, rows, problems=200):
     rng = random.Random(0)
-    table = [{"problem_id": f"p{i % problems}", "source": "bench", "statement": f"statement {i % problems} " * 50,
+    table = [{"problem_id": f"p{i % problems}", "source": "bench", "task": "code",
+              "statement": f"statement {i % problems} " * 50,
               "response": f"<think>{'reasoning ' * 300}</think>```python\nprint({i})\n```", "label": rng.random() < 0.5}
              for i in range(rows)]
     pq.write_table(pa.Table.from_pylist(table), path)
 
 
-def peak_rss_mb(labelled, out):
+def peak_rss_mb(*data_prep_args):
+    """Peak RSS (MB) of one `python -m data_prep ...` run, measured by a fresh wrapper process."""
     wrapper = ("import resource, subprocess, sys\n"
-               "subprocess.run([sys.executable, '-m', 'data_prep', 'pairs', '--labelled', sys.argv[1], '--out', sys.argv[2],"
-               " '--train-size', '500', '--val-code-id-size', '50', '--val-code-ood-size', '10'],"
+               "subprocess.run([sys.executable, '-m', 'data_prep', *sys.argv[1:]],"
                " check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    proc = subprocess.run([sys.executable, "-c", wrapper, str(labelled), str(out)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", wrapper, *map(str, data_prep_args)], capture_output=True, text=True,
                           check=True)
     return int(proc.stdout.split()[-1]) / 1024
+
+
+def pairs_rss_mb(labelled, out):
+    return peak_rss_mb("pairs", "--labelled", labelled, "--out", out, "--train-size", "500", "--val-code-id-size", "50",
+                       "--val-code-ood-size", "10")
+
+
+def write_codeforces_rows(path, rows, tests_per_row=10, test_bytes=1000):
+    """open-r1/codeforces-shaped parquet (the fixtures' schema), written in row groups of 256 rows."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for its test fixtures
+    from tests.dataset_rows import CODEFORCES_SCHEMA, codeforces_row
+
+    rng = random.Random(0)
+    with pq.ParquetWriter(path, CODEFORCES_SCHEMA) as writer:
+        for start in range(0, rows, 256):
+            batch = []
+            for i in range(start, min(rows, start + 256)):
+                tests = [(" ".join(str(rng.randint(1, 10**9)) for _ in range(test_bytes // 11)) + "\n", f"{i}\n")
+                         for _ in range(tests_per_row)]
+                batch.append(codeforces_row(f"{1000 + i // 5}/{'ABCDE'[i % 5]}", f"Problem {i}", "Print n." * 50, tests))
+            writer.write_table(pa.Table.from_pylist(batch, schema=CODEFORCES_SCHEMA))
+
+
+def convert_rss_mb(raw, out):
+    return peak_rss_mb("convert", "--format", "codeforces", "--input", raw, "--out", out)
 
 
 def main():
@@ -108,6 +135,7 @@ def main():
     parser.add_argument("--candidates", type=int, default=20, help="half correct, half wrong")
     parser.add_argument("--trivial-repeat", type=int, default=30)
     parser.add_argument("--rows", type=int, default=3000, help="small labelled file (the large one is 10x)")
+    parser.add_argument("--convert-rows", type=int, default=1000, help="small dataset for convert (the large one is 10x)")
     args = parser.parse_args()
     print(f"sandbox: {detect_isolation().describe()}")
 
@@ -132,11 +160,28 @@ def main():
         rss = []
         for rows in sizes:
             write_labelled(tmp / f"l{rows}.parquet", rows)
-            rss.append(peak_rss_mb(tmp / f"l{rows}.parquet", tmp / f"out{rows}"))
+            rss.append(pairs_rss_mb(tmp / f"l{rows}.parquet", tmp / f"out{rows}"))
         file_mb = [os.path.getsize(tmp / f"l{rows}.parquet") / 2**20 for rows in sizes]
     print("\n[3] peak RSS of `data_prep pairs`")
     for rows, mb, size in zip(sizes, rss, file_mb):
         print(f"  {rows:7d} labelled rows ({size:6.1f} MB parquet): {mb:7.1f} MB")
+    print(f"  ratio large/small: {rss[1] / rss[0]:.2f}x for 10x the rows  (target: flat, ~1x)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        sizes = (args.convert_rows, 10 * args.convert_rows)
+        rss, file_mb, out_mb = [], [], []
+        for rows in sizes:
+            raw = tmp / f"cf{rows}.parquet"
+            write_codeforces_rows(raw, rows)
+            rss.append(convert_rss_mb(raw, tmp / f"problems{rows}.jsonl"))
+            file_mb.append(os.path.getsize(raw) / 2**20)
+            out_mb.append(os.path.getsize(tmp / f"problems{rows}.jsonl") / 2**20)
+            raw.unlink()
+            (tmp / f"problems{rows}.jsonl").unlink()
+    print("\n[4] peak RSS of `data_prep convert` (open-r1/codeforces rows, 10 tests of ~1 kB each)")
+    for rows, mb, size, out in zip(sizes, rss, file_mb, out_mb):
+        print(f"  {rows:7d} rows ({size:6.1f} MB parquet -> {out:6.1f} MB JSONL): {mb:7.1f} MB")
     print(f"  ratio large/small: {rss[1] / rss[0]:.2f}x for 10x the rows  (target: flat, ~1x)")
 
 

@@ -10,8 +10,13 @@
 #   N_GPUS_PER_NODE [8]   NNODES [1]   ROLLOUT_TP [2] (vLLM tensor parallel size)
 #   OUT_DIR [<repo>/outputs/paper/<estimator>]: checkpoints/ and tensorboard/ (on a shared
 #     filesystem for multi-node runs: every rank writes its checkpoint shard there)
+#   ATTN_IMPL [flash_attention_2]: the actor's attention kernel (needs flash-attn installed;
+#     `sdpa` is PyTorch's own: nothing to install, slower on long packed sequences)
 #   PYTHON [python]   DRY_RUN=1: print the fully composed, resolved config (YAML) and exit 0,
-#     without starting Ray (Hydra's `--cfg job --resolve`).
+#     without starting Ray (Hydra's `--cfg job --resolve`) and without the preflight.
+#   PREFLIGHT [1]: before starting Ray, `python -m recipe.corpo.preflight` checks the data files,
+#     the model, NNODES x N_GPUS_PER_NODE GPUs, vLLM and the attention kernel, and stops in
+#     seconds with what is missing and how to get it (PREFLIGHT=0 skips it).
 #
 # Paper settings and how they map to verl 0.9.1:
 #   - 16,384 tokens = data.max_prompt_length 4,096 (problem + two candidates, reasoning stripped)
@@ -27,7 +32,17 @@
 #     prompt (temperature 0.6, top-p 0.95): verl logs val-core/<data_source>/acc/mean@16.
 #   - checkpoints every 5 steps and at the end, with the full Hugging Face model in
 #     checkpoints/global_step_N/actor/huggingface (save_contents hf_model): what
-#     `python -m recipe.corpo.evaluate --model` takes.
+#     `python -m recipe.corpo.evaluate --model` takes. Qwen3-8B has 8,190,735,360 parameters: a
+#     checkpoint is 32.8 GB of fp32 weights + 65.5 GB of Adam moments (sharded) + the Hugging Face
+#     copy, written by verl in the fp32 of the trained weights (32.8 GB): 131 GB. Only the latest is
+#     kept (trainer.max_actor_ckpt_to_keep=1; the recipe deletes the previous folder once the new
+#     one is complete, docs/resume.md: 262 GB at the peak of a save).
+#   - entropy from the logits in chunks of 2,048 tokens (verl computes it in every old-log-prob
+#     pass): at 32k tokens x 151,936 vocabulary one unchunked fp32 temporary is 19.9 GB, a chunk 1.2 GB.
+#   - resuming: rerun the same command (same OUT_DIR) and the run continues from its newest complete
+#     checkpoint (trainer.resume_mode=auto); trainer.resume_mode=disable starts from scratch, and
+#     trainer.resume_mode=resume_path trainer.resume_from_path=.../global_step_N from step N
+#     (README, "Resuming a run"; docs/resume.md).
 set -euo pipefail
 
 run_paper() {
@@ -37,6 +52,7 @@ run_paper() {
   local data="${DATA_DIR:-$HOME/data/corpo}"
   local out="${OUT_DIR:-$repo/outputs/paper/$estimator}"
   local python="${PYTHON:-python}"
+  local attn="${ATTN_IMPL:-flash_attention_2}"
   local dry=()
   if [[ "${DRY_RUN:-0}" == "1" ]]; then dry=(--cfg job --resolve); fi
 
@@ -51,6 +67,7 @@ run_paper() {
     actor_rollout_ref.model.path="$model"
     actor_rollout_ref.model.use_remove_padding=true
     actor_rollout_ref.model.enable_gradient_checkpointing=true
+    ++actor_rollout_ref.model.override_config.attn_implementation="$attn"
     actor_rollout_ref.actor.optim.lr=1e-6
     actor_rollout_ref.actor.ppo_mini_batch_size=512
     actor_rollout_ref.actor.ppo_epochs=1
@@ -58,6 +75,7 @@ run_paper() {
     actor_rollout_ref.actor.ppo_max_token_len_per_gpu=32768
     actor_rollout_ref.actor.use_kl_loss=false
     actor_rollout_ref.actor.strategy=fsdp2
+    actor_rollout_ref.actor.entropy_from_logits_with_chunking=true
     actor_rollout_ref.actor.fsdp_config.param_offload=false
     actor_rollout_ref.actor.fsdp_config.optimizer_offload=false
     actor_rollout_ref.actor.checkpoint.save_contents='[model,optimizer,extra,hf_model]'
@@ -82,10 +100,19 @@ run_paper() {
     trainer.save_freq=5
     trainer.total_epochs=1
     trainer.default_local_dir="$out/checkpoints"
+    trainer.max_actor_ckpt_to_keep=1
+    trainer.resume_mode=auto  # a rerun of the same command resumes (docs/resume.md)
     # verl's tensorboard logger reads TENSORBOARD_DIR in the Ray actor that runs the trainer: set
     # it in Ray's runtime env so it reaches that actor on any node (recipe.corpo.plot_diagnostics).
     +ray_kwargs.ray_init.runtime_env.env_vars.TENSORBOARD_DIR="$out/tensorboard"
   )
-  if [[ "${DRY_RUN:-0}" != "1" ]]; then mkdir -p "$out"; fi
+  if [[ "${DRY_RUN:-0}" != "1" ]]; then
+    if [[ "${PREFLIGHT:-1}" != "0" ]]; then
+      "$python" -m recipe.corpo.preflight --run "run_$estimator (scripts/paper_common.sh)" --data-dir "$data" \
+        --model "$model" --nnodes "${NNODES:-1}" --gpus-per-node "${N_GPUS_PER_NODE:-8}" \
+        --attn-implementation "$attn" -- "$@" || return 1
+    fi
+    mkdir -p "$out"
+  fi
   "$python" -m recipe.corpo.main_corpo "${args[@]}" "$@" "${dry[@]}"
 }

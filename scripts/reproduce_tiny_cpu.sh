@@ -4,7 +4,8 @@
 # (scripts/run_corpo_tiny_cpu.sh), the evaluation of each final checkpoint (its verl FSDP shards
 # merged by verl's model_merger, 16 samples per validation prompt), the pass@16 table and the
 # diagnostics plots, all under ${OUT_DIR:-outputs/reproduce_tiny}:
-#   pass_at_16.md, pass_at_16.csv      the paper's table, one column group per run
+#   pass_at_16.md, .csv, .json         the paper's table, one column group per run (pass@16, pass@1,
+#                                       order consistency, Brier score)
 #   plots/*.png                         the diagnostics per training step, one line per run
 #   runs/<estimator>/                   checkpoints, tensorboard logs; <estimator>.train.log
 #   eval/<Run>.samples.jsonl            every scored sample; eval/<Run>.log
@@ -37,9 +38,10 @@ for run in grpo:GRPO corpo_static:Static corpo:CoRPO; do
     || { echo "training $name failed: see $out/$estimator.train.log" >&2; exit 1; }
   echo "=== [$name] evaluating checkpoints/global_step_$steps: $k samples per validation prompt (log: $out/eval/$name.log)"
   mkdir -p "$out/eval"
-  rm -rf "$out/eval/merged/$name"
+  # --max-prompt-length: the tiny run's data.max_prompt_length; --restart: a fresh checkpoint, fresh samples
   "$PYTHON" -m recipe.corpo.evaluate --model "$run_dir/checkpoints/global_step_$steps" --val-files "${val[@]}" \
-    --run "$name" --k "$k" --max-new-tokens 24 --temperature 1.0 --backend transformers --out "$out/eval" \
+    --run "$name" --k "$k" --max-new-tokens 24 --temperature 1.0 --max-prompt-length 256 --backend transformers \
+    --restart --out "$out/eval" \
     >"$out/eval/$name.log" 2>&1 \
     || { echo "evaluating $name failed: see $out/eval/$name.log" >&2; exit 1; }
   runs+=(--run "$name=$run_dir/tensorboard")
@@ -51,7 +53,7 @@ echo "=== the table and the plots"
 "$PYTHON" -m recipe.corpo.plot_diagnostics "${runs[@]}" --out "$out/plots" >/dev/null
 cat "$out/pass_at_$k.md"
 echo
-echo "Table: $out/pass_at_$k.md, $out/pass_at_$k.csv; plots: $out/plots/*.png; runs: $out/runs/"
+echo "Table: $out/pass_at_$k.md, .csv, .json; plots: $out/plots/*.png; runs: $out/runs/"
 echo "NOTE: a tiny random model trained for $steps steps on CPU is NOT expected to reproduce the paper's"
 echo "      numbers (the paper columns); this run only shows that data, training, evaluation and"
 echo "      plotting fit together. The paper's runs: scripts/run_{grpo,static,corpo}_qwen3_8b.sh."

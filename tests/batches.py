@@ -30,14 +30,17 @@ def make_batch(rewards, uids, lengths, response_len: int = 6, dtype=torch.float3
     )
 
 
-def algorithm_config(**corpo):
+def algorithm_config(norm_adv_by_std_in_grpo: bool = True, **corpo):
     """verl's ``config.algorithm`` as the trainer passes it: an OmegaConf DictConfig."""
-    return OmegaConf.create({"adv_estimator": "corpo", "norm_adv_by_std_in_grpo": True, "corpo": corpo})
+    return OmegaConf.create({"adv_estimator": "corpo", "norm_adv_by_std_in_grpo": norm_adv_by_std_in_grpo,
+                             "corpo": corpo})
 
 
-def advantages_via_verl(estimator: str, batch: DataProto, **corpo) -> torch.Tensor:
-    """Advantages computed through verl's own dispatch (``ray_trainer.compute_advantage``)."""
-    out = compute_advantage(batch, adv_estimator=estimator, config=algorithm_config(**corpo))
+def advantages_via_verl(estimator: str, batch: DataProto, norm_adv_by_std_in_grpo: bool = True, **corpo) -> torch.Tensor:
+    """Advantages computed through verl's own dispatch (``ray_trainer.compute_advantage``), which
+    passes ``norm_adv_by_std_in_grpo`` to ``grpo`` (its other estimators read ``config``)."""
+    out = compute_advantage(batch, adv_estimator=estimator, norm_adv_by_std_in_grpo=norm_adv_by_std_in_grpo,
+                            config=algorithm_config(norm_adv_by_std_in_grpo, **corpo))
     return out.batch["advantages"]
 
 

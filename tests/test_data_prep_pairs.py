@@ -24,7 +24,7 @@ def consistent(problems):
 
 
 def write_labelled(path, problems):
-    rows = [{"problem_id": f"p{i}", "source": "cf", "statement": f"statement {i}",
+    rows = [{"problem_id": f"p{i}", "source": "cf", "task": "code", "statement": f"statement {i}",
              "response": f"<think>r{j}</think>answer {text} of p{i}", "label": label}
             for i, responses in enumerate(problems) for j, (text, label) in enumerate(responses)]
     pq.write_table(pa.Table.from_pylist(rows), path)

