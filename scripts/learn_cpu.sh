@@ -15,7 +15,8 @@
 #   bash scripts/learn_cpu.sh actor_rollout_ref.actor.optim.lr=5e-4   # overrides for every run
 #
 # Environment: OUT_DIR [outputs/learn_cpu], SEEDS ["0 1 2"], ESTIMATORS ["grpo corpo_static corpo"],
-# STEPS [training steps per run, 30], PARALLEL [runs at a time, 2], K [pass@k, 16],
+# STEPS [training steps per run, 30], PARALLEL [runs at a time, 2], K [pass@k, 16], SWAPPED [samples
+# per pair with A and B swapped, for order consistency, 4],
 # CORPO_LEARN_HOME (the warm start's cache), TIMEOUT_S [per run, 1800], PYTHON.
 set -euo pipefail
 started=$(date +%s)
@@ -31,6 +32,7 @@ read -r -a estimators <<<"${ESTIMATORS:-grpo corpo_static corpo}"
 steps="${STEPS:-30}"
 parallel="${PARALLEL:-2}"
 k="${K:-16}"
+swapped="${SWAPPED:-4}"
 
 echo "=== the warm start (cached; built once, a few minutes)"
 # its folder, and the prompt and answer lengths its tokenizer was checked against
@@ -63,11 +65,14 @@ train() {
   return "${rc:-0}"
 }
 
-# evaluate NAME MODEL: k samples per validation prompt, scored (recipe.corpo.evaluate)
+# evaluate NAME MODEL: k samples per validation prompt and SWAPPED per pair with A and B swapped
+# (order consistency), sampled as training validates (temperature 1, top-p 1, its prompt filter),
+# scored (recipe.corpo.evaluate)
 evaluate() {
   mkdir -p "$out/eval/$1"
   OMP_NUM_THREADS=1 "$PYTHON" -m recipe.corpo.evaluate --model "$2" --val-files "${val[@]}" --run "$1" --k "$k" \
-    --max-new-tokens "$max_new_tokens" --temperature 1.0 --backend transformers --out "$out/eval/$1" \
+    --swapped-samples-per-prompt "$swapped" --max-prompt-length "$prompt_length" \
+    --max-new-tokens "$max_new_tokens" --temperature 1.0 --top-p 1.0 --backend transformers --out "$out/eval/$1" \
     >"$out/eval/$1.log" 2>&1
 }
 

@@ -26,14 +26,22 @@ ACC = {
 
 
 def _samples(run: str, accuracy: list[float]) -> list[dict]:
+    """Right samples answer (9, 1)-style scores matching the labels, wrong ones the opposite; every
+    pair is also judged swapped, always \\boxed{5, 5} (undecided: no verdict)."""
     rows = []
-    for (task, configuration, source, labels), share in zip(TABLE_ROWS, accuracy):
+    for row, share in zip(TABLE_ROWS, accuracy):
         correct = round(share * 2 * K)
         for prompt in range(2):
             for sample in range(K):
-                rows.append({"run": run, "data_source": source, "prompt_index": f"{source}-{labels}:{prompt}",
-                             "labels": list(labels), "acc": float(prompt * K + sample < correct), "score": 0.0,
-                             "response": ""})
+                right = prompt * K + sample < correct
+                scores = [9 if (label == 1) == right else 1 for label in row.labels]
+                common = {"run": run, "data_source": row.data_source, "prompt_index": f"{row.key}:{prompt}",
+                          "sample_index": sample, "score": 0.0}
+                rows.append({**common, "order": "original", "labels": list(row.labels), "acc": float(right),
+                             "score_a": scores[0], "score_b": scores[1], "format_ok": 1.0,
+                             "response": f"\\boxed{{{scores[0]}, {scores[1]}}}"})
+                rows.append({**common, "order": "swapped", "labels": list(row.labels[::-1]), "acc": 0.0,
+                             "score_a": 5.0, "score_b": 5.0, "format_ok": 1.0, "response": "\\boxed{5, 5}"})
     return rows
 
 
@@ -48,6 +56,7 @@ def _log(monkeypatch, path, failed_pos: float, reward_slope: float) -> None:
             "corpo/grpo_failed_pos_adv_frac": 0.2,
             "corpo/correctness_mode_frac": 1.0 - 0.08 * step,
             "corpo/r_count": 0.5, "corpo/r_loss": 0.4,
+            "corpo/equal_reward_group_frac": 0.25, "corpo/all_failed_group_frac": 0.125,
             **({"val-core/corpo_val_code_id/acc/mean@1": 0.5 + 0.04 * step} if step % 5 == 0 else {}),
         }, step=step)
     tracker.finish()
@@ -86,10 +95,14 @@ def test_results_json_has_the_issues_shape(report, tmp_path):
     assert corpo["checkpoint"] == str(report / "runs" / "corpo-s0" / "checkpoints" / "global_step_10" / "actor" / "huggingface")
     assert corpo["start"]["in_domain_pass1"] == pytest.approx(0.5)
     assert corpo["end"]["in_domain_pass1"] == pytest.approx(1.0)
-    assert corpo["end"]["ood_coding_both_incorrect_pass1"] == pytest.approx(0.25)
+    assert corpo["end"]["ood_code_both_incorrect_pass1"] == pytest.approx(0.25)
     assert corpo["end"]["ood_code_pass1"] == pytest.approx(0.375)  # pooled over the two rows' prompts
     # pass@2 of a prompt with 1 of 2 samples right is 1: both GRPO prompts of that row have one
-    assert results["runs"][0]["end"][f"ood_coding_both_incorrect_pass{K}"] == pytest.approx(1.0)
+    assert results["runs"][0]["end"][f"ood_code_both_incorrect_pass{K}"] == pytest.approx(1.0)
+    # Brier of (9, 1) on labels (1, 0): ((0.9-1)^2 + (0.1-0)^2) / 2 = 0.01; of a wrong (1, 9): 0.81
+    assert corpo["end"]["in_domain_first_correct_brier"] == pytest.approx(0.01)
+    assert corpo["start"]["in_domain_brier"] == pytest.approx((0.01 + 0.81) / 2)
+    json.loads((report / "results.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in results.json"))
 
 
 def test_the_report_states_what_the_numbers_show(report):
@@ -102,6 +115,9 @@ def test_the_report_states_what_the_numbers_show(report):
     assert "(up)" in text  # the training reward rose in the logs
     assert "GRPO: failed rows with a positive advantage, mean over steps and seeds 0.150" in text
     assert "CoRPO: share of groups in correctness-seeking mode 0.76 over the first 5 steps, 0.36 over the last 5" in text
-    for plot in ("learning", "val_accuracy", "mean_reward", "failed_pos_adv_frac", "r_count", "r_loss", "correctness_mode_frac"):
+    assert "GRPO: groups with all rewards equal (no learning signal under GRPO) 0.250, groups where every sample failed 0.125" in text
+    assert "| in-domain | " in text.split("Judge quality", 1)[1]
+    for plot in ("learning", "val_accuracy", "mean_reward", "failed_pos_adv_frac", "r_count", "r_loss", "correctness_mode_frac",
+                 "equal_reward_group_frac", "all_failed_group_frac"):
         assert (report / "plots" / f"{plot}.png").read_bytes()[:4] == b"\x89PNG"
         assert f"(plots/{plot}.png)" in text

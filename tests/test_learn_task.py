@@ -21,6 +21,7 @@ from data_prep.labelling import label_math
 from data_prep.rows import DATA_SOURCES
 from data_prep.sandbox import run_candidate
 from data_prep.schema import Problem as DataProblem
+from data_prep.split_set import check_split_set
 from recipe.corpo.learn import task
 
 SIZES = {"train": 2000, "val_code_id": 200, "val_code_ood": 200, "val_math_ood": 200}
@@ -31,6 +32,8 @@ def splits(tmp_path_factory):
     out = tmp_path_factory.mktemp("learn_task")
     summary = task.build(out, seed=0, sizes=SIZES)
     assert summary["rows"] == SIZES
+    # one split set, as `data_prep pairs` writes it: the trainer and `evaluate` accept the files
+    assert {name: entry["rows"] for name, entry in check_split_set(out)["splits"].items()} == SIZES
     frames = {split: pd.read_parquet(out / f"{split}.parquet") for split in task.SPLITS}
     return {split: [_pair(row) for row in frame.to_dict("records")] for split, frame in frames.items()}
 
@@ -173,9 +176,9 @@ def test_a_judge_that_reads_only_the_candidates_is_at_chance(splits):
 def test_every_formula_is_sometimes_correct_and_sometimes_incorrect():
     problems = task.problems()
     correct = {formula for problem in problems for formula in problem.formulas}
-    incorrect = {formula for problem in problems for formula in problem.neighbours}
+    incorrect = {neighbour for problem in problems for neighbours in problem.neighbours.values() for neighbour in neighbours}
     assert incorrect <= correct  # a neighbour is always some other problem's formula
-    assert len(correct - incorrect) / len(correct) < 0.02
+    assert len(correct - incorrect) / len(correct) < 0.02  # so a formula's text alone does not give its label
 
 
 def test_out_of_domain_sets_differ_from_training_as_documented(splits):

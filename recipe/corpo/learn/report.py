@@ -32,12 +32,21 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from data_prep.io import atomic_path, write_json_atomic  # noqa: E402
 from recipe.corpo.plot_diagnostics import PANELS, read_scalars, series  # noqa: E402
-from recipe.corpo.results_table import PAPER, TABLE_ROWS, build_table, read_samples  # noqa: E402
+from recipe.corpo.results_table import PAPER, TABLE_ROWS, Results, read_samples, summarize  # noqa: E402
 
 NAMES = {"grpo": "GRPO", "corpo_static": "Static", "corpo": "CoRPO"}
 WARM_START_RUN = "warm_start"
-#: aggregate rows: name -> the TABLE_ROWS tasks it pools (prompt-weighted)
+#: aggregate rows: name -> the TABLE_ROWS task it pools (prompt-weighted)
 GROUPS = {"in_domain": "in-domain", "ood_code": "OOD coding", "ood_math": "OOD math"}
+#: the panels of recipe.corpo.plot_diagnostics plus the group-level shares (corpo_advantage.diagnostics)
+PLOT_PANELS = {
+    **PANELS,
+    "equal_reward_group_frac": ("corpo/equal_reward_group_frac", "groups whose rewards are all equal (share)"),
+    "all_failed_group_frac": ("corpo/all_failed_group_frac", "groups in which every sample failed (share)"),
+}
+#: judge-quality figures per group: name -> (Results field, the field weighting the pooled mean, label)
+JUDGE = {"order_consistency": ("order_consistency", "order_pairs", "order consistency (%)"),
+         "brier": ("brier", "prompts", "Brier score")}
 VAL_FILES = {"in_domain": "val_code_id.parquet", "ood_code": "val_code_ood.parquet", "ood_math": "val_math_ood.parquet"}
 #: the training-reward panel and the validation panel, also drawn together as learning.png
 LEARNING_PANELS = ("val_accuracy", "mean_reward")
@@ -47,22 +56,26 @@ def run_name(estimator: str, seed: int) -> str:
     return f"{estimator}-s{seed}"
 
 
-def _slug(text: str) -> str:
-    return text.lower().replace("-", "_").replace(" ", "_")
+def _pooled(members: list[dict], field: str, weight: str) -> float | None:
+    """The ``weight``-weighted mean of ``field`` over table rows (None when nothing is weighted)."""
+    pairs = [(m[field], m[weight]) for m in members if m[weight] and m[field] is not None and not math.isnan(m[field])]
+    total = sum(w for _, w in pairs)
+    return sum(v * w for v, w in pairs) / total if total else None
 
 
-def figures(table, run: str, k: int) -> dict[str, float]:
-    """One run's figures (fractions) from ``build_table``: per table row and per group (its rows pooled
-    over prompts), pass@1 and pass@k."""
-    rows = {(row["task"], row["configuration"]): row for _, row in table.iterrows()}
-    out: dict[str, float] = {}
-    for metric, column in (("pass1", f"{run} pass@1"), (f"pass{k}", f"{run} pass@{k}")):
-        for task, configuration, _, _ in TABLE_ROWS:
-            out[f"{_slug(task)}_{_slug(configuration)}_{metric}"] = rows[task, configuration][column] / 100
+def figures(results: Results, run: str, k: int) -> dict[str, float | None]:
+    """One run's figures from ``recipe.corpo.results_table.summarize``, per table row (its key) and
+    per group (its rows pooled over prompts): ``pass1`` and ``pass<k>`` (fractions),
+    ``order_consistency`` (fraction) and ``brier``; None where not measured."""
+    rows = results.runs[run]
+    fields = {"pass1": ("pass_at_1", "prompts"), f"pass{k}": ("pass_at_k", "prompts"),
+              **{name: (field, weight) for name, (field, weight, _) in JUDGE.items()}}
+    out: dict[str, float | None] = {}
+    for name, (field, weight) in fields.items():
+        for row in TABLE_ROWS:
+            out[f"{row.key}_{name}"] = _pooled([rows[row.key]], field, weight)
         for group, task in GROUPS.items():
-            pooled = [(row[column], row[f"{run} prompts"]) for (t, _), row in rows.items() if t == task]
-            prompts = sum(n for _, n in pooled)
-            out[f"{group}_{metric}"] = sum(v * n for v, n in pooled) / prompts / 100 if prompts else math.nan
+            out[f"{group}_{name}"] = _pooled([rows[r.key] for r in TABLE_ROWS if r.task == task], field, weight)
     return out
 
 
@@ -71,9 +84,11 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def _cell(values: list[float]) -> str:
-    mean, std = mean_std([100 * v for v in values])
-    return f"{mean:.1f} ± {std:.1f}" if len(values) > 1 else f"{mean:.1f}"
+def _cell(values: list[float | None], scale: float = 100, digits: int = 1) -> str:
+    if any(v is None for v in values):
+        return "n/a"
+    mean, std = mean_std([scale * v for v in values])
+    return f"{mean:.{digits}f} ± {std:.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
 
 
 def table_markdown(start: dict, ends: dict[str, list[dict]], k: int) -> str:
@@ -82,17 +97,37 @@ def table_markdown(start: dict, ends: dict[str, list[dict]], k: int) -> str:
     header += [f"warm start pass@{k}"] + [f"{NAMES.get(e, e)} pass@{k}" for e in ends]
     header += [f"paper {name} pass@16" for name in PAPER]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    keyed = [(task, configuration, f"{_slug(task)}_{_slug(configuration)}", i) for i, (task, configuration, _, _) in enumerate(TABLE_ROWS)]
-    keyed += [(task, "all", group, None) for group, task in GROUPS.items()]
-    for task, configuration, key, paper_index in keyed:
+    for task, configuration, key, paper_index in _keyed_rows():
         cells = [task, configuration, _cell([start[f"{key}_pass1"]])]
         cells += [_cell([run[f"{key}_pass1"] for run in runs]) for runs in ends.values()]
         cells += [_cell([start[f"{key}_pass{k}"]])]
         cells += [_cell([run[f"{key}_pass{k}"] for run in runs]) for runs in ends.values()]
         if paper_index is None:
-            cells += [f"{statistics.fmean(PAPER[name][i] for i, (t, *_) in enumerate(TABLE_ROWS) if t == task):.1f}" for name in PAPER]
+            cells += [f"{statistics.fmean(PAPER[name][i] for i, r in enumerate(TABLE_ROWS) if r.task == task):.1f}" for name in PAPER]
         else:
             cells += [f"{PAPER[name][paper_index]:.1f}" for name in PAPER]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _keyed_rows() -> list[tuple[str, str, str, int | None]]:
+    """(task, configuration, figure key, index in the paper's table or None) for the table's rows and the pooled groups."""
+    keyed = [(row.task, row.configuration, row.key, i) for i, row in enumerate(TABLE_ROWS)]
+    return keyed + [(task, "all", group, None) for group, task in GROUPS.items()]
+
+
+def judge_markdown(start: dict, ends: dict[str, list[dict]]) -> str:
+    """Order consistency (each pair also judged with A and B swapped) and the Brier score, per group."""
+    header = ["task"]
+    for _, _, label in JUDGE.values():
+        header += [f"warm start {label}"] + [f"{NAMES.get(e, e)} {label}" for e in ends]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for group, task in GROUPS.items():
+        cells = [task]
+        for name in JUDGE:
+            scale, digits = (100, 1) if name == "order_consistency" else (1, 3)
+            key = f"{group}_{name}"
+            cells += [_cell([start[key]], scale, digits)] + [_cell([r[key] for r in runs], scale, digits) for runs in ends.values()]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -102,7 +137,7 @@ def curves(runs: dict[str, list[Path]]) -> dict[str, dict[str, list[dict[int, fl
     scalars = {estimator: [read_scalars(path) for path in paths] for estimator, paths in runs.items()}
     return {
         panel: {estimator: [series(s, pattern) for s in seeds] for estimator, seeds in scalars.items()}
-        for panel, (pattern, _) in PANELS.items()
+        for panel, (pattern, _) in PLOT_PANELS.items()
     }
 
 
@@ -138,13 +173,13 @@ def _save(figure, target: Path) -> Path:
 def plot(data: dict, out_dir: Path) -> list[Path]:
     """One PNG per panel (mean over seeds, min-max band), and ``learning.png`` with the two learning panels."""
     written = []
-    for panel, (_, title) in PANELS.items():
+    for panel, (_, title) in PLOT_PANELS.items():
         figure, axis = plt.subplots(figsize=(6, 4))
         _draw(axis, data[panel], title)
         written.append(_save(figure, out_dir / f"{panel}.png"))
     figure, axes = plt.subplots(1, len(LEARNING_PANELS), figsize=(11, 4))
     for axis, panel in zip(axes, LEARNING_PANELS):
-        _draw(axis, data[panel], PANELS[panel][1])
+        _draw(axis, data[panel], PLOT_PANELS[panel][1])
     written.append(_save(figure, out_dir / "learning.png"))
     return written
 
@@ -187,7 +222,7 @@ def summary_markdown(start: dict, ends: dict[str, list[dict]], data: dict, k: in
         gain = statistics.fmean(pts(r["in_domain_pass1"] - start["in_domain_pass1"]) for r in ends["corpo"])
         verdict = "met" if gain >= target_points else "NOT met"
         lines.append(f"- Target (CoRPO's in-domain pass@1 up by >= {target_points:.0f} points, mean over seeds): {verdict} ({gain:+.1f}).")
-    keys = [(f"{_slug(t)}_{_slug(c)}", f"{t}, {c}") for t, c, _, _ in TABLE_ROWS] + [(g, f"{t}, all") for g, t in GROUPS.items()]
+    keys = [(key, f"{task}, {configuration}") for task, configuration, key, _ in _keyed_rows()]
     for metric, label in (("pass1", "pass@1"), (f"pass{k}", f"pass@{k}")):
         for key, row in keys:
             ranked = sorted(ends, key=lambda e: statistics.fmean(r[f"{key}_{metric}"] for r in ends[e]), reverse=True)
@@ -204,6 +239,12 @@ def summary_markdown(start: dict, ends: dict[str, list[dict]], data: dict, k: in
         if shares:
             lines.append(f"- {NAMES.get(estimator, estimator)}: failed rows with a positive advantage, mean over steps and seeds "
                          f"{statistics.fmean(shares):.3f} (GRPO's mean baseline would give one to {statistics.fmean(counterfactual):.3f} of them).")
+        equal = [statistics.fmean(s.values()) for s in data["equal_reward_group_frac"][estimator] if s]
+        all_failed = [statistics.fmean(s.values()) for s in data["all_failed_group_frac"][estimator] if s]
+        if equal and all_failed:
+            lines.append(f"- {NAMES.get(estimator, estimator)}: groups with all rewards equal (no learning signal under GRPO) "
+                         f"{statistics.fmean(equal):.3f}, groups where every sample failed {statistics.fmean(all_failed):.3f} "
+                         "(mean over steps and seeds).")
         modes = [_phase_means(s, 5) for s in data["correctness_mode_frac"][estimator] if s]
         if modes and estimator == "corpo":
             first, last = statistics.fmean(m[0] for m in modes), statistics.fmean(m[1] for m in modes)
@@ -225,9 +266,9 @@ def main() -> None:
     args = parser.parse_args()
 
     names = [WARM_START_RUN] + [run_name(e, s) for e in args.estimators for s in args.seeds]
-    table = build_table(read_samples([args.out / "eval" / name / f"{name}.samples.jsonl" for name in names]), args.k)
-    start = figures(table, WARM_START_RUN, args.k)
-    ends = {e: [figures(table, run_name(e, s), args.k) for s in args.seeds] for e in args.estimators}
+    results_table = summarize(read_samples([args.out / "eval" / name / f"{name}.samples.jsonl" for name in names]), args.k)
+    start = figures(results_table, WARM_START_RUN, args.k)
+    ends = {e: [figures(results_table, run_name(e, s), args.k) for s in args.seeds] for e in args.estimators}
     data = curves({e: [args.out / "runs" / run_name(e, s) / "tensorboard" for s in args.seeds] for e in args.estimators})
     plots = plot(data, args.out / "plots")
 
@@ -250,7 +291,10 @@ def main() -> None:
         "# CoRPO learns on a CPU: GRPO vs static vs CoRPO from one warm start", "",
         f"Written by `scripts/learn_cpu.sh` in {args.wall_s / 60:.1f} min: {len(args.seeds)} seeds x {args.steps} steps per "
         f"estimator, evaluated with {args.k} samples per validation prompt (pass@1 and pass@{args.k}, %; mean ± std over seeds).", "",
-        table_markdown(start, ends, args.k), "## Summary", "",
+        table_markdown(start, ends, args.k), "",
+        "Judge quality (pooled per task; order consistency: share of pairs judged the same with A and B swapped; "
+        "Brier score of the scores / 10 against the labels, 0 best):", "",
+        judge_markdown(start, ends), "## Summary", "",
         summary_markdown(start, ends, data, args.k, args.target_points), "## Plots", "",
     ]
     report += [f"![{path.stem}](plots/{path.name})" for path in plots]

@@ -45,8 +45,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from data_prep.io import write_json_atomic, write_parquet_atomic
+from data_prep.io import write_json_atomic
 from data_prep.rows import make_row
+from data_prep.split_set import write_split_set
 
 OPERATORS = ("+", "-", "*")
 CONSTANTS = tuple(str(c) for c in range(2, 20))
@@ -288,12 +289,13 @@ def make_rows(split: str, pool: list[Problem], size: int, rng: random.Random) ->
 
 
 def build(out: Path, seed: int = 0, sizes: dict[str, int] | None = None) -> dict:
-    """Write the four splits as verl parquet under ``out`` (each atomically); returns the summary."""
+    """Write the four splits as verl parquet under ``out``, one split set as ``data_prep pairs`` writes
+    it (``data_prep.split_set``: ``splits.json`` last, so the trainer and ``evaluate`` accept the
+    files); returns the summary (also ``task.json``)."""
     sizes = {**DEFAULT_SIZES, **(sizes or {})}
     pools = split_problems(seed)
     rows = {split: make_rows(split, pool, sizes[split], random.Random(f"{seed}-{split}")) for split, pool in pools.items()}
-    for split, split_rows in rows.items():  # all made first: a bad size writes nothing
-        write_parquet_atomic(Path(out) / f"{split}.parquet", split_rows)
+    write_split_set(out, rows)  # all rows made first: a bad size writes nothing
     summary = {"seed": seed, "problems": {s: len(p) for s, p in pools.items()}, "rows": {s: len(r) for s, r in rows.items()}}
     write_json_atomic(Path(out) / "task.json", summary)
     return summary
