@@ -25,6 +25,8 @@ if [[ -z "${PYTHON:-}" && -x "$repo/.venv/bin/python" ]]; then PYTHON="$repo/.ve
 export PYTHON="${PYTHON:-python}"
 "$PYTHON" -c "import verl, recipe.corpo.evaluate" 2>/dev/null \
   || { echo "$PYTHON cannot import verl and this package: install it first (scripts/setup_env.sh)" >&2; exit 1; }
+"$PYTHON" -m recipe.corpo.cpu_backend.cuda_wheels --check >/dev/null \
+  || { echo "CUDA builds of torchvision/torchaudio/torchcodec next to the CPU torch would break transformers: run $PYTHON -m recipe.corpo.cpu_backend.cuda_wheels" >&2; exit 2; }
 out="${OUT_DIR:-$repo/outputs/learn_cpu}"
 mkdir -p "$out" && out="$(cd "$out" && pwd)"
 read -r -a seeds <<<"${SEEDS:-0 1 2}"

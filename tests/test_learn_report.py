@@ -121,3 +121,4 @@ def test_the_report_states_what_the_numbers_show(report):
                  "equal_reward_group_frac", "all_failed_group_frac"):
         assert (report / "plots" / f"{plot}.png").read_bytes()[:4] == b"\x89PNG"
         assert f"(plots/{plot}.png)" in text
+    assert not (report / "plots" / "val_pass_at_n.png").exists()  # logged by no run: no empty plot

@@ -171,16 +171,19 @@ def _save(figure, target: Path) -> Path:
 
 
 def plot(data: dict, out_dir: Path) -> list[Path]:
-    """One PNG per panel (mean over seeds, min-max band), and ``learning.png`` with the two learning panels."""
+    """``learning.png`` with the two learning panels, then one PNG per panel that some run logged
+    (mean over seeds, min-max band)."""
     written = []
-    for panel, (_, title) in PLOT_PANELS.items():
-        figure, axis = plt.subplots(figsize=(6, 4))
-        _draw(axis, data[panel], title)
-        written.append(_save(figure, out_dir / f"{panel}.png"))
     figure, axes = plt.subplots(1, len(LEARNING_PANELS), figsize=(11, 4))
     for axis, panel in zip(axes, LEARNING_PANELS):
         _draw(axis, data[panel], PLOT_PANELS[panel][1])
     written.append(_save(figure, out_dir / "learning.png"))
+    for panel, (_, title) in PLOT_PANELS.items():
+        if not any(seed for seeds in data[panel].values() for seed in seeds):
+            continue  # not logged by any run (e.g. verl's pass@N with one validation sample)
+        figure, axis = plt.subplots(figsize=(6, 4))
+        _draw(axis, data[panel], title)
+        written.append(_save(figure, out_dir / f"{panel}.png"))
     return written
 
 
@@ -214,7 +217,7 @@ def summary_markdown(start: dict, ends: dict[str, list[dict]], data: dict, k: in
             first, last = statistics.fmean(r[0] for r in reward), statistics.fmean(r[1] for r in reward)
             reward_text = (f"; mean training reward {first:+.3f} over the first 5 steps, {last:+.3f} over the last 5 "
                            f"({'up' if last > first else 'down or flat'})")
-        lines.append(f"- {NAMES.get(estimator, estimator)} ({len(runs)} seeds): in-domain pass@1 "
+        lines.append(f"- {NAMES.get(estimator, estimator)} ({len(runs)} seed{'s' if len(runs) > 1 else ''}): in-domain pass@1 "
                      f"{pts(start['in_domain_pass1']):.1f}% -> {statistics.fmean(pts(r['in_domain_pass1']) for r in runs):.1f}%, "
                      f"a change of {mean:+.1f} ± {std:.1f} points (mean ± std over seeds; per seed: "
                      f"{', '.join(f'{g:+.1f}' for g in gains)}){reward_text}.")
@@ -289,7 +292,7 @@ def main() -> None:
     write_json_atomic(args.out / "results.json", results)
     report = [
         "# CoRPO learns on a CPU: GRPO vs static vs CoRPO from one warm start", "",
-        f"Written by `scripts/learn_cpu.sh` in {args.wall_s / 60:.1f} min: {len(args.seeds)} seeds x {args.steps} steps per "
+        f"Written by `scripts/learn_cpu.sh` in {args.wall_s / 60:.1f} min: {len(args.seeds)} seed(s) x {args.steps} steps per "
         f"estimator, evaluated with {args.k} samples per validation prompt (pass@1 and pass@{args.k}, %; mean ± std over seeds).", "",
         table_markdown(start, ends, args.k), "",
         "Judge quality (pooled per task; order consistency: share of pairs judged the same with A and B swapped; "
