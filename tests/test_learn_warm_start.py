@@ -41,6 +41,7 @@ def test_the_warm_start_is_built_once_and_rebuilt_for_other_settings(tmp_path):
     assert summary["settings"] == dataclasses.asdict(SMALL)
     assert summary["max_prompt_tokens"] <= PROMPT_TOKENS == summary["prompt_length"]
     assert summary["response_length"] == RESPONSE_TOKENS
+    assert set(summary["stage_losses"]) == {"right judgments", "hedging teacher"}
     for split in task.SPLITS:
         assert len(pd.read_parquet(out / "data" / f"{split}.parquet")) == task.DEFAULT_SIZES[split]
 
