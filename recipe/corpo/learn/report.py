@@ -236,6 +236,10 @@ def summary_markdown(start: dict, ends: dict[str, list[dict]], data: dict, k: in
             b = [pts(r[f"{key}_{metric}"]) for r in ends[second]]
             lines.append(f"- {row}, {label}: highest {NAMES.get(best, best)} {statistics.fmean(a):.1f}, next "
                          f"{NAMES.get(second, second)} {statistics.fmean(b):.1f}; the gap is {_versus(a, b)}.")
+    compared = sum(1 for metric in ("pass1", f"pass{k}") for key, _ in keys if len(ends) > 1)
+    if compared:
+        lines.append(f"- {compared} rows were compared above; at two standard errors about one comparison in 20 "
+                     "crosses by chance alone, so a single crossing is no evidence of a difference.")
     for estimator in ends:
         shares = [statistics.fmean(s.values()) for s in data["failed_pos_adv_frac"][estimator] if s]
         counterfactual = [statistics.fmean(s.values()) for s in data["grpo_failed_pos_adv_frac"][estimator] if s]
