@@ -6,9 +6,10 @@ environment, inside fresh network/PID/mount namespaces when the OS allows it. Th
 
 1. reads ``job.json`` (the candidate's code, the test inputs or the function-test code, the limits)
    and deletes it (a checker job also opens its ``cases.jsonl``);
-2. when started as real root, mounts private tmpfs over the world-writable directories and drops to
-   the unprivileged uid/gid chosen by the parent, so the candidate cannot write outside its directory
-   or signal the labeller;
+2. in a private mount namespace, mounts size-bounded tmpfs over /tmp, /var/tmp, /dev/shm and over the
+   working directory W (the host folder it was started in; any other file the parent placed there is
+   copied in), and works in W from then on; when started as real root, drops to the unprivileged
+   uid/gid chosen by the parent, so the candidate cannot write outside these or signal the labeller;
 3. sets the resource limits (processes, file size, no core files);
 4. for each test writes the test's files into W (``stdin.txt``, or the statement's input file such
    as ``input.txt``), forks a child that sets the CPU and address-space limits, connects
@@ -17,14 +18,15 @@ environment, inside fresh network/PID/mount namespaces when the OS allows it. Th
 5. writes one JSON line per test to its stdout: ``{"test": i, "status": ..., "out": ...}`` and stops
    at the first test whose program did not finish normally. Expected outputs never enter a
    candidate's sandbox: the parent compares, or hands the outputs to a checker job, a sandbox of
-   its own.
+   its own. A sandbox that cannot be set up reports ``{"setup_error": ...}`` instead.
 
 Job kinds: ``stdio`` (a program run as ``__main__``), ``function`` (prelude + candidate + check in
 one module, as LeetCodeDataset's evaluator runs it), ``checker`` (open-r1's generated checker, run
 on each ``{"input", "expected", "output"}`` line of ``cases.jsonl``).
 
 Statuses: ``ok``, ``wrong_answer`` (a failed assertion of a function test, a missing output file,
-a checker score below 1), ``runtime_error``, ``timeout``, ``memory_limit``, ``output_limit``.
+a checker score below 1), ``runtime_error``, ``timeout``, ``memory_limit``, ``output_limit`` (also: a
+test after which W or a private tmpfs is full).
 """
 
 import json
@@ -39,16 +41,56 @@ import sys
 MEMORY_ERROR_EXIT = 97  # the test child's exit code when the candidate raised MemoryError
 ASSERTION_EXIT = 98  # ... when a function test's assertion failed (a wrong answer)
 CHECKER_FILES = ("input.txt", "correct_output.txt", "solution_output.txt")  # open-r1's checker arguments
+PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+FULL_BELOW_BYTES = 64 << 10  # a tmpfs with less free space than this was filled by the candidate
+MS_NOSUID, MS_NODEV = 2, 4
+PR_SET_PDEATHSIG = 1
 
 
-def _mount_private_tmp(paths):
-    """Mount empty tmpfs over world-writable directories (only inside a private mount namespace)."""
+def _libc():
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
+    return ctypes, ctypes.CDLL(None, use_errno=True)
+
+
+def _mount_tmpfs(target, size_bytes, mode, uid=None, gid=None):
+    ctypes, libc = _libc()
+    options = "size=%d,mode=%o" % (size_bytes, mode)
+    if uid is not None:
+        options += ",uid=%d,gid=%d" % (uid, gid)
+    if libc.mount(b"tmpfs", target.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options.encode()) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, "mount tmpfs on %s: %s" % (target, os.strerror(errno)))
+
+
+def _private_mounts(job):
+    """Size-bounded tmpfs over the world-writable directories and over W; cwd becomes the new W.
+
+    Only inside a private mount namespace (the mounts vanish with it). Files the parent placed in the
+    host folder (next to job.json) are copied into the new W."""
+    host_folder = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for path in PRIVATE_TMP_DIRS:
+            if os.path.isdir(path):
+                _mount_tmpfs(path, int(job["tmp_bytes"]), 0o1777)
+        workdir = job["workdir"]
+        os.makedirs(workdir, exist_ok=True)  # W's host path may lie under the new /tmp
+        _mount_tmpfs(workdir, int(job["workdir_bytes"]), 0o700, job.get("uid"), job.get("gid"))
+        os.chdir(workdir)
+        for name in os.listdir(host_folder):
+            with open(name, "xb") as copy, open(os.open(name, os.O_RDONLY, dir_fd=host_folder), "rb") as original:
+                copy.write(original.read())
+    finally:
+        os.close(host_folder)
+
+
+def _filled(paths):
+    """True when one of the private tmpfs (W first) has (almost) no room left."""
     for path in paths:
-        if os.path.isdir(path):
-            libc.mount(b"tmpfs", path.encode(), b"tmpfs", 0, b"size=16m,mode=1777")
+        stats = os.statvfs(path)
+        if stats.f_bavail * stats.f_frsize < FULL_BELOW_BYTES:
+            return True
+    return False
 
 
 def _keep_import_paths():
@@ -82,6 +124,8 @@ def _drop_privileges(uid, gid):
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
+    # the uid change cleared the parent-death signal (unshare --kill-child): arm it again
+    _libc()[1].prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _set(limit, value, hard=None):
@@ -199,10 +243,16 @@ def main():
     if job["kind"] == "checker":
         cases_handle = open("cases.jsonl", encoding="utf-8")
         os.unlink("cases.jsonl")
-    if job.get("private_tmp"):
-        _mount_private_tmp(["/tmp", "/var/tmp", "/dev/shm"])
-    if job.get("uid") is not None:
-        _drop_privileges(job["uid"], job["gid"])
+    try:
+        if job.get("private_mounts"):
+            _private_mounts(job)
+        if job.get("uid") is not None:
+            _drop_privileges(job["uid"], job["gid"])
+    except OSError as exc:
+        _report({"setup_error": "%s: %s" % (type(exc).__name__, exc)})
+        return
+    # the tmpfs a candidate may fill (checked after each test); harness-local, not from the parent
+    job["bounded_dirs"] = ["."] + [p for p in PRIVATE_TMP_DIRS if os.path.isdir(p)] if job.get("private_mounts") else []
     _set(resource.RLIMIT_NPROC, int(job["nproc"]))
     _set(resource.RLIMIT_FSIZE, int(job["output_bytes"]))
     _set(resource.RLIMIT_CORE, 0)
@@ -277,6 +327,8 @@ def _run_test(code_obj, job, index, case):
         _child_run(code_obj, job, "stdin.txt", "stdout.txt", "stderr.txt")
     wait_status, cpu_s, timed_out = _wait(pid, float(job["wall_s"]))
     status = _status_of(wait_status, cpu_s, timed_out, float(job["cpu_s"]))
+    if status in ("ok", "runtime_error", "wrong_answer") and _filled(job["bounded_dirs"]):
+        status = "output_limit"
     message = {"test": index, "status": status, "out": ""}
     if status == "ok" and job["kind"] == "stdio":
         out = _read(output_file or "stdout.txt", int(job["output_bytes"]) + 1)

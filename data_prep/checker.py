@@ -8,7 +8,7 @@ prints the score 1. The checker is Python from the dataset: it runs in a sandbox
 candidate ran, so the candidate never sees an expected output.
 
 Two sandboxes per candidate: first the candidate on every test (its outputs are spooled to a
-temporary file in this process's temporary directory, bounded in total), then the checker on each
+temporary file in this labeller's sandbox session folder, bounded in total), then the checker on each
 output, in test order, stopping at the first test it rejects.
 """
 
@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import replace
 
 from data_prep.sandbox import Isolation, Limits, SandboxResult, run_candidate
+from data_prep.sandbox_session import session_folder
 
 #: The checker's own limits per test (it parses three files; generous, it is not being judged).
 CHECKER_TIME_LIMIT_S = 10.0
@@ -46,7 +47,8 @@ class _Spool:
 def run_with_checker(code: str, tests: dict, limits: Limits = Limits(),
                      isolation: Isolation | None = None) -> SandboxResult:
     """Run ``code`` on a stdio test object that has a ``checker``, then the checker on its outputs."""
-    fd, spool_path = tempfile.mkstemp(prefix="data_prep_outputs_", suffix=".jsonl")
+    # in the sandbox session's folder: removed with it, even after a SIGKILL of the labeller
+    fd, spool_path = tempfile.mkstemp(prefix="outputs_", suffix=".jsonl", dir=session_folder())
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             spool = _Spool(handle, TOTAL_OUTPUT_FACTOR * (limits.output_limit_mb << 20))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from data_prep.checker import run_with_checker
 from data_prep.responses import extract_code, strip_reasoning
 from data_prep.sandbox import Limits, run_candidate
 from data_prep.schema import Problem
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,36 +64,72 @@ def cache_key(problem: Problem, code: str, limits: Limits) -> str:
 
 
 class ResultCache:
-    """Append-only JSONL of ``{"key", "verdict", "tests_run", "detail"}``; the last line of a key wins."""
+    """Append-only JSONL of ``{"key", "verdict", "tests_run", "detail"}``; the last line of a key wins.
+
+    Safe against the labeller being killed at any moment, SIGKILL included: each entry is one line
+    appended with a single ``write`` as soon as its candidate finishes, so a finished candidate is
+    never run again. A kill in the middle of that write can leave a torn last line; opening the cache
+    cuts it off (with a warning; that one candidate runs again), so it is never read as an entry and
+    no new entry is glued to it. Other unreadable lines are skipped with a warning naming the line.
+    """
 
     def __init__(self, path: Path | None):
         self.path = Path(path) if path else None
         self._entries: dict[str, dict] = {}
         self._lock = threading.Lock()
-        if self.path and self.path.exists():
-            with open(self.path, encoding="utf-8") as handle:
-                for line in handle:
-                    try:
-                        entry = json.loads(line)
-                        self._entries[entry["key"]] = entry
-                    except (json.JSONDecodeError, KeyError, TypeError):
-                        continue  # a line cut by an interruption
-        self._handle = open(self.path, "a", encoding="utf-8") if self.path else None
+        self._fd = None
+        if self.path:
+            if self.path.exists():
+                self._load()
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
+
+    def _load(self) -> None:
+        offset = number = 0
+        with open(self.path, "rb") as handle:
+            for number, line in enumerate(handle, 1):
+                entry = _parse_entry(line)
+                if entry is not None:
+                    self._entries[entry["key"]] = entry
+                elif not line.endswith(b"\n"):  # the last line, torn by a kill during its write
+                    _log.warning("%s line %d: incomplete (the labeller was interrupted while writing it), removed",
+                                 self.path, number)
+                    os.truncate(self.path, offset)
+                    return
+                elif line.strip():
+                    _log.warning("%s line %d: not a cache entry, ignored (its candidate runs again)", self.path, number)
+                offset += len(line)
+        if number and not line.endswith(b"\n"):  # a whole last entry that lost only its newline
+            with open(self.path, "ab") as handle:
+                handle.write(b"\n")
 
     def get(self, key: str) -> dict | None:
         return self._entries.get(key)
 
     def put(self, key: str, result: dict) -> None:
         entry = {"key": key, **result}
+        line = (json.dumps(entry) + "\n").encode("utf-8")
         with self._lock:
             self._entries[key] = entry
-            if self._handle:
-                self._handle.write(json.dumps(entry) + "\n")
-                self._handle.flush()
+            while self._fd is not None and line:  # one write, unless the kernel takes only part of it
+                line = line[os.write(self._fd, line):]
 
     def close(self) -> None:
-        if self._handle:
-            self._handle.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _parse_entry(line: bytes) -> dict | None:
+    try:
+        entry = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), t) for k, t in _ENTRY_FIELDS.items()):
+        return None
+    return entry
+
+
+_ENTRY_FIELDS = {"key": str, "verdict": str, "tests_run": int}
 
 
 def label_math(problem: Problem, response: str) -> dict:

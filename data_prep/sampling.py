@@ -23,12 +23,15 @@ and hand over :class:`Request` objects; answers come back, as they finish, as
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import hashlib
 import importlib.util
 import multiprocessing
 import os
 import queue as queue_module
+import shutil
+import tempfile
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -154,6 +157,8 @@ def sample(settings: EngineSettings, requests: Sequence[Request]) -> Iterator[tu
     """``(request, answers)`` for every request, in the order they finish."""
     if not requests:
         return
+    if settings.backend == "vllm":
+        _private_temp_folder()  # here, so that data-parallel ranks inherit it and this process removes it
     if settings.data_parallel_size == 1:
         yield from _run_rank(settings, requests)
     else:
@@ -197,6 +202,20 @@ class TransformersEngine:
 
     def close(self) -> None:
         del self.model
+
+
+_temp_folder: str | None = None
+
+
+def _private_temp_folder() -> None:
+    """vLLM leaves files in the temp folder (its engine's ZMQ IPC sockets ``<uuid4>``, ``vllm_dist_*``)
+    when its engine does not shut down cleanly: this process and its children get a temp folder of
+    their own, removed at exit (vLLM may cache the path, so it lives as long as the process)."""
+    global _temp_folder
+    if _temp_folder is None:
+        _temp_folder = tempfile.mkdtemp(prefix="corpo-sampling-")
+        os.environ["TMPDIR"] = tempfile.tempdir = _temp_folder
+        atexit.register(shutil.rmtree, _temp_folder, ignore_errors=True)
 
 
 class VllmEngine:

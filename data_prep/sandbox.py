@@ -1,17 +1,22 @@
 """Run one untrusted candidate program against its tests, contained.
 
 Each candidate gets a fresh interpreter (``python -I``, the standalone ``_harness.py``) started with
-``subprocess`` in a new session, in a private temporary directory removed afterwards, with a scrubbed
-environment. Where the OS allows it, the interpreter starts inside fresh namespaces through
-``unshare``: network (no interface but a down loopback, so no connection can be made), PID (the
-harness is the namespace's init: when it ends, every process the candidate left behind is killed,
-even one that escaped the process group) and, as root, mount (private tmpfs over /tmp, /var/tmp and
-/dev/shm) together with a drop to a random unprivileged uid. What is available is detected once per
-process by :func:`detect_isolation` and reported by the commands.
+``subprocess`` in a new session, with a scrubbed environment, in a working directory W of its own
+(under this labeller's session folder, :mod:`data_prep.sandbox_session`) that is removed afterwards.
+Where the OS allows it, the interpreter starts inside fresh namespaces through ``unshare``: network
+(no interface but a down loopback, so no connection can be made), PID (the harness is the namespace's
+init: when it ends, every process the candidate left behind is killed, even one that escaped the
+process group) and mount (W becomes a private tmpfs of a fixed size, and so do /tmp, /var/tmp and
+/dev/shm); as root, also a drop to a random unprivileged uid. Where cgroups can be created
+(:mod:`data_prep.cgroups`), each candidate gets one that bounds the memory and the processes of all
+its processes together. What is available is detected once per process by :func:`detect_isolation`
+and reported by the commands.
 
 Limits (set inside the sandbox, never with ``preexec_fn``): CPU seconds and address space per test
-(in the forked test child), output file size, number of processes, no core files. A wall-clock
-deadline for the whole candidate kills the process group (and so the namespace).
+(in the forked test child), output file size, number of processes, no core files; the candidate's
+total memory and processes (cgroup) and the size of W (tmpfs). A wall-clock deadline for the whole
+candidate kills the process group (and so the namespace). If the labeller itself is killed, its
+sandboxes die with it (parent-death signal).
 
 The expected outputs stay in this process: the harness streams each test's output back and this
 module compares (:mod:`data_prep.compare`, by the problem's rule), stopping at the first failing
@@ -21,6 +26,7 @@ the checker in a sandbox of its own.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import secrets
@@ -31,12 +37,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
+from data_prep.cgroups import JOIN_FAILED_EXIT, CandidateCgroup, CgroupSupport, detect_cgroups
 from data_prep.compare import OutputRule, outputs_match
+from data_prep.sandbox_session import session_folder
 
 HARNESS = Path(__file__).with_name("_harness.py")
 
@@ -56,15 +64,26 @@ _SCRUBBED_ENV = {
 _UID_RANGE = (200_000, 1_200_000)  # random unprivileged uids for root mode (no passwd entry needed)
 
 
+PRIVATE_TMP_MB = 16  # each of /tmp, /var/tmp, /dev/shm in a mount namespace
+INTERPRETER_MB = 64  # a candidate's memory bound allows this much beyond its limit, for the interpreters
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed (not the candidate): labelling cannot go on safely."""
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Per-candidate limits. ``time_limit_s`` and ``memory_limit_mb`` apply to each test."""
+    """Per-candidate limits. ``time_limit_s`` and ``memory_limit_mb`` apply to each test (per process);
+    ``memory_limit_mb`` also bounds all the candidate's processes together (cgroup), with
+    ``workdir_mb`` and :data:`INTERPRETER_MB` on top."""
 
     time_limit_s: float = 4.0
     memory_limit_mb: int = 512
     output_limit_mb: int = 32
     max_processes: int = 16
     startup_allowance_s: float = 5.0
+    workdir_mb: int = 64  # size of the private working directory W, beyond the test input placed there
 
     @property
     def per_test_wall_s(self) -> float:
@@ -73,53 +92,109 @@ class Limits:
     def candidate_deadline_s(self, n_tests: int) -> float:
         return self.startup_allowance_s + n_tests * (self.per_test_wall_s + 0.5)
 
+    def workdir_bytes(self, input_bytes: int) -> int:
+        return (self.workdir_mb << 20) + input_bytes
+
+    def candidate_memory_bytes(self, input_bytes: int) -> int:
+        """The bound on all the candidate's processes and tmpfs files together."""
+        return ((self.memory_limit_mb + INTERPRETER_MB) << 20) + self.workdir_bytes(input_bytes)
+
 
 @dataclass(frozen=True)
 class Isolation:
     """What the OS lets the sandbox use, detected once per process."""
 
-    prefix: tuple[str, ...]  # command prefix (``unshare ...``), empty when none works
+    prefix: tuple[str, ...]  # command prefix (``setpriv ... unshare ...``), empty when none works
     network: bool  # no network: fresh network namespace
     pid_namespace: bool  # leftover processes are killed with the harness
-    drop_uid: bool  # runs as a random unprivileged uid (root only), private /tmp
+    drop_uid: bool  # runs as a random unprivileged uid (root only)
     notes: tuple[str, ...] = ()
+    private_mounts: bool = False  # mount namespace: W and /tmp, /var/tmp, /dev/shm are size-bounded tmpfs
+    cgroups: CgroupSupport = CgroupSupport(None, note="not detected")
+    name: str = "none"  # the mode, as docs/sandbox.md names it
 
     def describe(self) -> str:
         parts = [
+            f"mode: {self.name}",
             "network: " + ("isolated (network namespace)" if self.network else "NOT isolated"),
             "processes: " + ("PID namespace" if self.pid_namespace else "process group only"),
-            "filesystem: "
-            + ("private /tmp, unprivileged uid" if self.drop_uid else "candidate runs as the current user"),
+            "filesystem: " + ("unprivileged uid" if self.drop_uid else "candidate runs as the current user"),
+            "working directory: " + ("private tmpfs (size-bounded), private /tmp" if self.private_mounts
+                                     else "host folder, NOT size-bounded (per-file limit only)"),
+            "memory and process count: " + self.cgroups.describe(),
         ]
         return "; ".join(parts) + "".join(f"\n  note: {note}" for note in self.notes)
 
 
+def _attempts(unshare: str) -> list[tuple[str, tuple[str, ...], bool, bool, bool, bool]]:
+    """(name, unshare command, network, pid namespace, private mounts, drop uid), strongest first."""
+    user = (unshare, "--user", "--map-root-user")
+    pid = ("--pid", "--fork", "--kill-child")
+    attempts = []
+    if os.geteuid() == 0:
+        attempts.append(("root", (unshare, "--net", *pid, "--mount"), True, True, True, True))
+    attempts += [
+        ("userns", (*user, "--net", *pid, "--mount"), True, True, True, False),
+        ("userns-nomount", (*user, "--net", *pid), True, True, False, False),
+        ("userns-nopid", (*user, "--net", "--mount"), True, False, True, False),
+        ("userns-netonly", (*user, "--net"), True, False, False, False),
+    ]
+    return attempts
+
+
+def candidate_isolations() -> list[Isolation]:
+    """Every namespace setup this machine might allow, strongest first, ending with none (untested)."""
+    setpriv = shutil.which("setpriv")
+    guard = (setpriv, "--pdeathsig", "KILL") if setpriv else ()  # the sandbox dies with the labeller
+    unshare = shutil.which("unshare")
+    modes = [Isolation((*guard, *prefix), network, pid_ns, drop_uid, private_mounts=mounts, name=name)
+             for name, prefix, network, pid_ns, mounts, drop_uid in (_attempts(unshare) if unshare else [])]
+    return modes + [Isolation(guard, False, False, False)]
+
+
+def _notes(isolation: Isolation, failures: list[str]) -> tuple[str, ...]:
+    notes = list(failures)
+    if shutil.which("unshare") is None:
+        notes.append("`unshare` (util-linux) not found: no namespaces")
+    if not isolation.network:
+        notes.append("no namespaces: candidates can reach the network and write wherever the current user can")
+    elif not isolation.pid_namespace and not isolation.cgroups.available:
+        notes.append("PID namespace unavailable: a process that leaves the group may outlive its candidate")
+    if isolation.network and not isolation.drop_uid:
+        notes.append("not root: candidates can write wherever the current user can (use a container)")
+    if not isolation.private_mounts:
+        notes.append("no mount namespace: the working directory is a host folder bounded per file only")
+    if not isolation.cgroups.available:
+        notes.append("each process is bounded, the candidate's processes together are not (see docs/sandbox.md)")
+    return tuple(notes)
+
+
+def probe(isolation: Isolation) -> str | None:
+    """Run a trivial candidate in ``isolation``; None when it works, else why not."""
+    tests = {"kind": "stdio", "cases": [{"input": "", "output": "1"}]}
+    try:
+        result = run_candidate("print(1)", tests, Limits(time_limit_s=5.0), isolation)
+    except (OSError, SandboxError) as exc:
+        return str(exc)
+    return None if result.verdict == "passed" else f"{result.verdict}: {result.detail.strip()[-200:]}"
+
+
 @lru_cache(maxsize=1)
 def detect_isolation() -> Isolation:
-    """Find the strongest namespace setup that works here (tries each with ``true``)."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return Isolation((), False, False, False, ("`unshare` (util-linux) not found: no namespaces",))
-    is_root = os.geteuid() == 0
-    attempts = []
-    if is_root:
-        attempts.append(((unshare, "--net", "--pid", "--fork", "--kill-child", "--mount"), True, True, True))
-    attempts.append(
-        ((unshare, "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child"), True, True, False)
-    )
-    attempts.append(((unshare, "--user", "--map-root-user", "--net"), True, False, False))
-    notes = []
-    for prefix, network, pid_ns, drop_uid in attempts:
-        probe = subprocess.run([*prefix, "true"], capture_output=True, text=True, timeout=30)
-        if probe.returncode == 0:
-            if not pid_ns:
-                notes.append("PID namespace unavailable: a process that leaves the group may outlive its candidate")
-            if not drop_uid:
-                notes.append("not root: candidates can write wherever the current user can (use a container)")
-            return Isolation(prefix, network, pid_ns, drop_uid, tuple(notes))
-        notes.append(f"`{' '.join(prefix[1:])}` failed: {probe.stderr.strip() or probe.returncode}")
-    notes.append("no namespaces: candidates can reach the network and write wherever the current user can")
-    return Isolation((), False, False, False, tuple(notes))
+    """Find the strongest setup that runs a trivial candidate here, and this host's cgroup support."""
+    cgroups = detect_cgroups()
+    if cgroups.available:
+        atexit.register(cgroups.close)
+    failures = []
+    modes = candidate_isolations()
+    for mode in modes[:-1]:
+        mode = replace(mode, cgroups=cgroups)
+        why = probe(mode)
+        if why is None:
+            return replace(mode, notes=_notes(mode, failures))
+        failures.append(f"mode {mode.name} failed: {why}")
+    mode = replace(modes[-1], cgroups=cgroups)
+    return replace(mode, notes=_notes(mode, failures))
 
 
 class OutputSpool(Protocol):
@@ -151,7 +226,7 @@ def _count_user_processes(uid: int) -> int:
     return count
 
 
-def _job(code: str, tests: dict, limits: Limits, isolation: Isolation) -> dict:
+def _job(code: str, tests: dict, limits: Limits, isolation: Isolation, workdir: str, input_bytes: int) -> dict:
     job = {
         "code": code,
         "kind": tests["kind"],
@@ -160,7 +235,10 @@ def _job(code: str, tests: dict, limits: Limits, isolation: Isolation) -> dict:
         "memory_bytes": (limits.memory_limit_mb + 64) << 20,
         "output_bytes": limits.output_limit_mb << 20,
         "nproc": limits.max_processes,
-        "private_tmp": isolation.drop_uid,
+        "workdir": workdir,
+        "private_mounts": isolation.private_mounts,
+        "workdir_bytes": limits.workdir_bytes(input_bytes),
+        "tmp_bytes": PRIVATE_TMP_MB << 20,
         "uid": None,
         "gid": None,
     }
@@ -176,6 +254,24 @@ def _job(code: str, tests: dict, limits: Limits, isolation: Isolation) -> dict:
         # RLIMIT_NPROC counts all processes of the user: leave room for the ones already running.
         job["nproc"] = _count_user_processes(os.getuid()) + limits.max_processes
     return job
+
+
+def _input_bytes(tests: dict) -> int:
+    """Room the harness needs in W for one test's files: the largest input (``stdin.txt`` or the
+    statement's input file), or for a checker job its largest case (input, expected and output)."""
+    if tests["kind"] == "checker":
+        with open(tests["cases_file"], "rb") as handle:
+            return max((len(line) for line in handle), default=0)
+    if tests["kind"] != "stdio":
+        return 0
+    return max(len(case["input"].encode("utf-8", errors="replace")) for case in tests["cases"])
+
+
+def _exit_status(proc: subprocess.Popen) -> int | None:
+    try:
+        return proc.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -219,19 +315,26 @@ def run_candidate(code: str, tests: dict, limits: Limits = Limits(), isolation: 
     isolation = isolation or detect_isolation()
     started = time.monotonic()
     n_tests = _n_tests(tests)
-    job = _job(code, tests, limits, isolation)
-    workdir = tempfile.mkdtemp(prefix="data_prep_sandbox_")
+    workdir = tempfile.mkdtemp(prefix="c", dir=session_folder())
+    input_bytes = _input_bytes(tests)
+    job = _job(code, tests, limits, isolation, workdir, input_bytes)
+    cgroup = None
     try:
         with open(os.path.join(workdir, "job.json"), "w", encoding="utf-8") as handle:
             json.dump(job, handle)
         if tests["kind"] == "checker":
             shutil.copyfile(tests["cases_file"], os.path.join(workdir, "cases.jsonl"))
-        if job["uid"] is not None:
+        os.chmod(workdir, 0o700)
+        if job["uid"] is not None and not isolation.private_mounts:
             os.chown(workdir, job["uid"], job["gid"])
-            os.chmod(workdir, 0o700)
         env = dict(_SCRUBBED_ENV, HOME=workdir, TMPDIR=workdir)
+        command = [*isolation.prefix, sys.executable, "-I", str(HARNESS)]
+        if isolation.cgroups.available:
+            cgroup = isolation.cgroups.candidate(limits.candidate_memory_bytes(input_bytes),
+                                                 limits.max_processes + 1)  # + the unshare process
+            command = cgroup.command_prefix() + command
         proc = subprocess.Popen(
-            [*isolation.prefix, sys.executable, "-I", str(HARNESS)],
+            command,
             cwd=workdir,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -240,17 +343,34 @@ def run_candidate(code: str, tests: dict, limits: Limits = Limits(), isolation: 
             start_new_session=True,
             close_fds=True,
         )
+        memory_tripped = _memory_tripped(cgroup)
         result = _collect(proc, _output_judge(tests, outputs_to), n_tests,
-                          started + limits.candidate_deadline_s(n_tests))
+                          started + limits.candidate_deadline_s(n_tests), memory_tripped)
+        if result.verdict != "memory_limit" and memory_tripped():  # e.g. the harness itself was killed
+            result = SandboxResult("memory_limit", result.tests_run, _MEMORY_DETAIL)
     finally:
+        if cgroup is not None:
+            cgroup.close()
         shutil.rmtree(workdir, ignore_errors=True)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _collect(proc: subprocess.Popen, judge_output, n_tests: int, deadline: float) -> SandboxResult:
+def _memory_tripped(cgroup: CandidateCgroup | None) -> Callable[[], bool]:
+    """True once the kernel killed one of the candidate's processes for the group's memory bound."""
+    return (lambda: cgroup.oom_kills() > 0) if cgroup is not None else (lambda: False)
+
+
+_MEMORY_DETAIL = "the candidate's processes together exceeded its memory limit (cgroup)"
+
+
+def _collect(proc: subprocess.Popen, judge_output, n_tests: int, deadline: float,
+             memory_tripped: Callable[[], bool]) -> SandboxResult:
     """Read the harness's per-test reports, judge each output (``judge_output(test, out)`` returns
-    ``None`` or ``(verdict, detail)``), stop at the first failure or the deadline."""
+    ``None`` or ``(verdict, detail)``), stop at the first failure or the deadline.
+
+    A test during which the cgroup's memory bound killed a process is ``memory_limit``, whatever the
+    candidate printed after that (checked at each report, so later tests do not run)."""
     buffer = b""
     tests_run = 0
     fd = proc.stdout.fileno()
@@ -259,7 +379,11 @@ def _collect(proc: subprocess.Popen, judge_output, n_tests: int, deadline: float
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
                 report = json.loads(line)
+                if "setup_error" in report:
+                    raise SandboxError(f"the sandbox could not start: {report['setup_error']}")
                 tests_run += 1
+                if memory_tripped():
+                    return SandboxResult("memory_limit", tests_run, _MEMORY_DETAIL)
                 if report["status"] != "ok":
                     return SandboxResult(report["status"], tests_run, report.get("error", "")[-500:])
                 failure = judge_output and judge_output(report["test"], report["out"])
@@ -274,6 +398,8 @@ def _collect(proc: subprocess.Popen, judge_output, n_tests: int, deadline: float
             if ready:
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:  # the harness ended without reporting every test
+                    if _exit_status(proc) == JOIN_FAILED_EXIT:
+                        raise SandboxError("could not move the candidate into its cgroup")
                     return SandboxResult("runtime_error", tests_run + 1, "the sandbox ended early")
                 buffer += chunk
     except (json.JSONDecodeError, KeyError, IndexError) as exc:

@@ -88,6 +88,9 @@ need_node_ip() {
 start_node() {
   claim_ray_dir
   mkdir -p "$ray_dir"
+  # vLLM's engine IPC sockets (left behind when Ray kills an engine) go in this node's folder, not /tmp
+  export VLLM_RPC_BASE_PATH="${VLLM_RPC_BASE_PATH:-$ray_dir/vllm_ipc}"
+  mkdir -p "$VLLM_RPC_BASE_PATH"
   run "$ray_cli" start --node-ip-address="$NODE_IP" --temp-dir="$ray_dir" \
     --dashboard-agent-listen-port=0 --min-worker-port=0 --max-worker-port=0 "$@"
 }
@@ -140,7 +143,8 @@ case "${1:-}" in
     check_address HEAD_IP "$2"
     run "$ray_cli" status --address="$2:$port" ;;
   stop)
-    run bash -c 'cd "$1" && exec "$2" -m recipe.corpo.ray_processes stop "$3"' _ "$repo" "$python" "$ray_dir" ;;
+    run bash -c 'cd "$1" && exec "$2" -m recipe.corpo.ray_processes stop "$3"' _ "$repo" "$python" "$ray_dir"
+    run rm -rf "$ray_dir/vllm_ipc" ;;
   submit)
     [[ -n "${2:-}" && -n "${3:-}" ]] || usage
     head_ip="$2" script="$3"; shift 3

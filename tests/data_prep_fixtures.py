@@ -110,3 +110,90 @@ def build_tiny_model(directory: Path) -> Path:
     LlamaForCausalLM(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+# --- many problems and candidates for load runs (scripts/bench_sandbox_load.py) ------------------
+# Problem i asks for a * K + b with K = i + 2; every 5th is a function problem (LeetCode-like). Each
+# candidate program is distinct (its number is in a comment), so the labeller's code-hash cache never
+# merges two of them. Limits are small so that slow and hostile candidates stay cheap.
+
+LOAD_TIME_LIMIT_S = 1.0
+LOAD_MEMORY_MB = 128
+
+_STDIO = {
+    "correct": ["a, b = map(int, input().split())\nprint(a * {k} + b)",
+                "import sys\na, b = map(int, sys.stdin.read().split())\nsys.stdout.write(str(a * {k} + b) + '\\n')"],
+    # clearly wrong (the output comparison has a relative tolerance): negated, or K forgotten
+    "wrong": ["a, b = map(int, input().split())\nprint(-(a * {k} + b))", "a, b = map(int, input().split())\nprint(a + b)"],
+    "runtime_error": ["a, b = map(int, input().split())\nprint(a * {k} + b / 0)", "print(undefined_name)"],
+}
+_FUNCTION = {
+    "correct": ["class Solution:\n    def f(self, a: int, b: int) -> int:\n        return a * {k} + b\n"],
+    "wrong": ["class Solution:\n    def f(self, a: int, b: int) -> int:\n        return a * {k} - b\n"],
+    "runtime_error": ["class Solution:\n    def f(self, a, b):\n        return [a][b]\n"],
+}
+_ANY = {  # whatever the problem; they never answer it
+    "slow_loop": "while True:\n    pass",
+    "slow_sleep": "import time\ntime.sleep(1000)",
+    "memory_children": ("import os, time\nfor _ in range(6):\n    if os.fork() == 0:\n        block = bytearray(60 << 20)\n"
+                        "        time.sleep(0.3)\n        os._exit(0)\nfor _ in range(6):\n    os.wait()\nprint(0)"),
+    "memory_bomb": "x = []\nwhile True:\n    x.append(bytearray(10 ** 7))",
+    "fills_workdir": ("for i in range(200):\n    try:\n        open(f'f{i}', 'wb').write(b'x' * (1 << 20))\n"
+                      "    except OSError:\n        pass\nprint(0)"),
+    "output_bomb": "import sys\nwhile True:\n    sys.stdout.write('x' * 10 ** 6)",
+    "fork_bomb": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+    "escapes_its_group": "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(1000)\nprint(0)",
+}
+#: share of the candidates per kind (sums to 1)
+LOAD_MIX = {"correct": 0.55, "wrong": 0.30, "runtime_error": 0.08, "no_code": 0.02, "slow_loop": 0.005,
+            "slow_sleep": 0.005, "memory_children": 0.005, "memory_bomb": 0.005, "fills_workdir": 0.005,
+            "output_bomb": 0.005, "fork_bomb": 0.0025, "escapes_its_group": 0.0025}
+
+
+def expected_load_verdict(kind: str, function_problem: bool, cgroups: bool, private_mounts: bool) -> str:
+    """The verdict a candidate of ``kind`` must get, given what the sandbox can bound on this host."""
+    unanswered = "runtime_error" if function_problem else "wrong_answer"  # printed 0 / no Solution class
+    return {"correct": "passed", "wrong": "wrong_answer", "runtime_error": "runtime_error", "no_code": "no_code",
+            "slow_loop": "timeout", "slow_sleep": "timeout", "memory_bomb": "memory_limit", "output_bomb": "output_limit",
+            "fork_bomb": "timeout", "escapes_its_group": unanswered,
+            "memory_children": "memory_limit" if cgroups else unanswered,
+            "fills_workdir": "output_limit" if private_mounts else unanswered}[kind]
+
+
+def load_problems(n_problems: int, seed: int = 0) -> list[dict]:
+    """Rows of a problems file: ``a * K + b`` with three tests each, every 5th as a function problem."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n_problems):
+        k, cases = i + 2, [(rng.randint(1, 10 ** 6), rng.randint(1, 10 ** 6)) for _ in range(3)]
+        if i % 5 == 4:
+            check = "".join(f"    assert candidate({a}, {b}) == {a * k + b}\n" for a, b in cases)
+            tests = {"kind": "function", "check": f"def check(candidate):\n{check}\ncheck(Solution().f)\n"}
+        else:
+            tests = {"kind": "stdio", "cases": [{"input": f"{a} {b}\n", "output": f"{a * k + b}\n"} for a, b in cases]}
+        rows.append({"problem_id": f"load/{i}", "source": "load", "statement": f"Print a * {k} + b.", "tests": tests,
+                     "time_limit_s": LOAD_TIME_LIMIT_S, "memory_limit_mb": LOAD_MEMORY_MB})
+    return rows
+
+
+def load_generations(problems: list[dict], per_problem: int, seed: int = 0) -> list[dict]:
+    """``per_problem`` responses per problem, kinds drawn by :data:`LOAD_MIX`; each row also has ``kind``."""
+    import random
+
+    rng = random.Random(seed)
+    kinds, weights = zip(*LOAD_MIX.items())
+    rows = []
+    for i, problem in enumerate(problems):
+        templates = _FUNCTION if problem["tests"]["kind"] == "function" else _STDIO
+        for j in range(per_problem):
+            kind = rng.choices(kinds, weights)[0]
+            number = i * per_problem + j
+            if kind == "no_code":
+                text = f"<think>candidate {number}</think>I cannot solve this one."
+            else:
+                code = rng.choice(templates[kind]) if kind in templates else _ANY[kind]
+                text = response(f"{code.replace('{k}', str(i + 2))}\n# candidate {number}", number)
+            rows.append({"problem_id": problem["problem_id"], "response": text, "kind": kind})
+    return rows

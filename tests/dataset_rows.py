@@ -14,7 +14,7 @@ Field names and types follow each dataset's own description:
   ``memory_limit_bytes`` 0 when unknown, ``input_file``/``output_file`` empty for stdio).
 
 Each problem comes with known-good and known-bad programs (``GOOD``/``BAD`` by problem id) and the
-verdict its reference judge gives them (``JUDGE_CASES``, the README's table).
+verdict its reference judge gives them (``JUDGE_CASES``, the table in docs/data_prep.md).
 """
 
 from __future__ import annotations
@@ -348,7 +348,7 @@ BAD = {
         "class Solution:\n    def maxDepth(self, root):\n        return 1 if root else 0\n"],
 }
 
-#: The README's table: (case, problem id, program, the reference judge's verdict, where its rule is).
+#: The table in docs/data_prep.md: (case, problem id, program, the reference judge's verdict, where its rule is).
 #: Our verdict for each is checked by tests/test_judge_agreement.py.
 JUDGE_CASES = [
     ("answer mod 998244353 off by one (998244352 for 998244353)", "codeforces/2000/A", BAD["codeforces/2000/A"][0],

@@ -1,5 +1,5 @@
 """Rows in each dataset's own shape, converted by the real command, labelled by the real sandbox,
-get the verdict their reference judge gives (tests/dataset_rows.py JUDGE_CASES, the README table)."""
+get the verdict their reference judge gives (tests/dataset_rows.py JUDGE_CASES, the table in docs/data_prep.md)."""
 
 import re
 import subprocess
@@ -14,7 +14,7 @@ from data_prep.schema import load_problems
 from tests.data_prep_fixtures import write_raw_sources
 from tests.dataset_rows import JUDGE_CASES
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "data_prep.md"
 #: the reference judge's verdict -> what our labeller must say
 EXPECTED = {"accepted": {"passed"}, "passed": {"passed"}, "wrong answer": {"wrong_answer"},
             "rejected": {"wrong_answer", "runtime_error"}}
@@ -50,9 +50,9 @@ def test_our_verdict_is_the_reference_judges(verdicts, case, judge):
 
 
 def test_the_readme_table_is_what_the_labeller_says(verdicts):
-    """Every case is a README row `| case | `our verdict` | judge's verdict | rule |`."""
-    text = README.read_text(encoding="utf-8")
+    """Every case is a docs/data_prep.md row `| case | `our verdict` | judge's verdict | rule |`."""
+    text = DOC.read_text(encoding="utf-8")
     for case, _, _, judge, rule in JUDGE_CASES:
         row = f"| {case} | `{verdicts[case]}` | {judge} | {rule} |"
-        assert row in text, f"README lacks the row:\n{row}"
+        assert row in text, f"docs/data_prep.md lacks the row:\n{row}"
     assert len(re.findall(r"^\| .* \| `\w+` \| (?:accepted|passed|wrong answer|rejected) \|", text, re.M)) == len(JUDGE_CASES)

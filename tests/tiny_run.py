@@ -45,18 +45,20 @@ def kill_session(session_id: int) -> None:
     _signal_all(session_members(session_id), signal.SIGKILL)
 
 
-def kill_run(script: subprocess.Popen, ray_tmp: str, rounds: int = 5) -> set[int]:
+def kill_run(script: subprocess.Popen, ray_tmp: str, quiet_s: float = 3.0, limit_s: float = 60.0) -> set[int]:
     """End a run as a node failure would: the script's session (driver included) and every Ray
     process of the run are stopped at once (SIGSTOP, so none reacts to another's death), then
-    SIGKILLed; repeated for processes started meanwhile. Returns the ids killed."""
+    SIGKILLed; repeated for processes that show up meanwhile (a worker still starting when its
+    parent died), until none has for ``quiet_s``. Returns the ids killed."""
     killed = set()
-    for _ in range(rounds):
+    deadline, quiet_since = time.monotonic() + limit_s, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - quiet_since < quiet_s:
         pids = (session_members(script.pid) | processes_using(ray_tmp)) - killed
-        if not pids:
-            break
-        _signal_all(pids, signal.SIGSTOP)
-        _signal_all(pids, signal.SIGKILL)
-        killed |= pids
+        if pids:
+            _signal_all(pids, signal.SIGSTOP)
+            _signal_all(pids, signal.SIGKILL)
+            killed |= pids
+            quiet_since = time.monotonic()
         time.sleep(0.5)
     script.wait(timeout=30)
     return killed

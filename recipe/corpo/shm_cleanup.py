@@ -1,4 +1,4 @@
-"""Run a command, then remove the /dev/shm files its processes left behind.
+"""Run a command, then remove the /dev/shm files and temporary files its processes left behind.
 
     python -m recipe.corpo.shm_cleanup -- COMMAND [ARGS...]
 
@@ -13,15 +13,23 @@ they run, the /dev/shm files they have mapped are recorded (polled every second)
 has ended and its descendants are gone (or after a grace period), recorded files that still exist
 are removed. Files of any other program on the machine are never touched: only names this run's own
 processes had mapped. The exit status is the command's.
+
+The run's processes also leave files in the temp folder: vLLM's engine IPC sockets (``<uuid4>``,
+about 50 per engine, never unlinked when Ray kills it) and ``vllm_dist_*`` files, verl's checkpoint
+locks (``ckpt_*.lock``), multiprocessing's ``pymp-*`` folders. So the command gets a temp folder of
+its own (``TMPDIR=$TMPDIR/corpo-run-*``, inherited by the Ray cluster the run starts), removed at
+the end; Ray's own folder stays where it would have been (``RAY_TMPDIR`` is pinned to it).
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -87,7 +95,10 @@ def _reap() -> None:
 
 def run(command: list[str], poll_s: float = 1.0) -> int:
     _become_subreaper()
-    child = subprocess.Popen(command)
+    env = dict(os.environ)
+    env.setdefault("RAY_TMPDIR", env.get("TMPDIR", "/tmp"))  # where Ray would go without the TMPDIR below
+    run_tmp = env["TMPDIR"] = tempfile.mkdtemp(prefix="corpo-run-")
+    child = subprocess.Popen(command, env=env)
     for sig in (signal.SIGINT, signal.SIGTERM):  # pass them on; the cleanup still runs
         signal.signal(sig, lambda number, frame: child.send_signal(number))
     known: set[int] = set()
@@ -102,6 +113,7 @@ def run(command: list[str], poll_s: float = 1.0) -> int:
         seen |= mapped_shm(known)
         _reap()
         time.sleep(poll_s)
+    shutil.rmtree(run_tmp, ignore_errors=True)
     left = sorted(name for name in seen if (SHM / name).exists())
     if left:
         size_mb = sum((SHM / name).stat().st_size for name in left) / 2**20
