@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import shutil
@@ -30,8 +31,11 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-from transformers import GenerationConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import (
+    GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM,
+    Qwen3Config, Qwen3ForCausalLM,
+)
 
 from data_prep.rows import make_row
 
@@ -95,10 +99,21 @@ def _answer(rng: random.Random) -> str:
     return f"<think>ok</think>\\boxed{{{rng.randint(0, 10)}, {rng.randint(0, 10)}}}"
 
 
-def build_tokenizer(texts: list[str], vocab_size: int = 1024) -> PreTrainedTokenizerFast:
-    """A byte-level BPE trained on ``texts``, wrapped for transformers with the chat template."""
+def build_tokenizer(texts: list[str], vocab_size: int = 1024, split_pattern: str | None = None) -> PreTrainedTokenizerFast:
+    """A byte-level BPE trained on ``texts``, wrapped for transformers with the chat template.
+
+    By default words are pre-split as GPT-2 does. With ``split_pattern`` (a regex) only its matches
+    are split off, each as a piece of its own, and BPE may merge everything between them, spaces
+    included: a prompt's fixed instructions then cost a few tokens instead of one per word.
+    """
     tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    if split_pattern is None:
+        tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    else:
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(split_pattern), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ])
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
@@ -114,15 +129,29 @@ def build_tokenizer(texts: list[str], vocab_size: int = 1024) -> PreTrainedToken
     )
 
 
-def build_model(tokenizer: PreTrainedTokenizerFast, seed: int) -> Qwen2ForCausalLM:
+#: model family -> (config class, model class)
+FAMILIES = {"qwen2": (Qwen2Config, Qwen2ForCausalLM), "qwen3": (Qwen3Config, Qwen3ForCausalLM),
+            "llama": (LlamaConfig, LlamaForCausalLM)}
+
+
+def build_model(
+    tokenizer: PreTrainedTokenizerFast, seed: int, hidden: int = 64, layers: int = 2, heads: int = 2, kv_heads: int = 1,
+    intermediate: int | None = None, family: str = "qwen2",
+):
+    """A randomly initialised causal LM of ``family`` with heads of dim 32 (vLLM's CPU kernels need >= 32).
+
+    transformers 5 loads a ``qwen2`` folder's tokenizer as ``Qwen2Tokenizer``, which replaces the
+    saved pre-tokenizer with Qwen's own; ``qwen3`` and ``llama`` folders keep the saved tokenizer.
+    """
     torch.manual_seed(seed)
-    config = Qwen2Config(
+    config_class, model_class = FAMILIES[family]
+    config = config_class(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
+        hidden_size=hidden,
+        intermediate_size=intermediate or 2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv_heads,
         head_dim=32,
         max_position_embeddings=2048,
         tie_word_embeddings=True,
@@ -131,25 +160,45 @@ def build_model(tokenizer: PreTrainedTokenizerFast, seed: int) -> Qwen2ForCausal
         bos_token_id=None,
         dtype="float32",
     )
-    return Qwen2ForCausalLM(config)
+    return model_class(config)
 
 
-def warm_start(model, tokenizer, examples: list[tuple[str, str]], steps: int, seed: int) -> float:
-    """A few steps of next-token training on (prompt, answer) texts, the loss on the answers only."""
+def warm_start(
+    model, tokenizer, examples: list[tuple[str, str]], steps: int, seed: int, lr: float = 3e-3, batch_size: int = 8,
+    cosine: bool = False, clip: float | None = None, weight_decay: float = 0.01, progress=None,
+) -> float:
+    """Next-token training on (prompt, answer) texts, the loss on the answers only (AdamW).
+
+    Batches take ``examples`` in order, cycling. With ``cosine`` the learning rate warms up over the
+    first 5% of the steps, then decays to 0 on a cosine; ``clip`` caps the gradient norm.
+    ``progress(step, loss)`` is called every step.
+    """
     torch.manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    schedule = None
+    if cosine:
+        warmup = max(1, steps // 20)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
+        )
     model.train()
     loss = torch.tensor(float("nan"))
     for step in range(steps):
-        batch = [examples[(step * 8 + i) % len(examples)] for i in range(8)]
+        batch = [examples[(step * batch_size + i) % len(examples)] for i in range(batch_size)]
         encoded = tokenizer([prompt + answer for prompt, answer in batch], return_tensors="pt", padding=True)
         labels = encoded["input_ids"].masked_fill(encoded["attention_mask"] == 0, -100)
         for row, (prompt, _) in enumerate(batch):
             labels[row, : len(tokenizer(prompt).input_ids)] = -100
         loss = model(**encoded, labels=labels).loss
         loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
         optimizer.zero_grad()
+        if schedule is not None:
+            schedule.step()
+        if progress is not None:
+            progress(step, float(loss.detach()))
     model.eval()
     return float(loss.detach())
 
