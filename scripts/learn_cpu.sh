@@ -30,7 +30,7 @@ mkdir -p "$out" && out="$(cd "$out" && pwd)"
 warm_args=()
 if [[ -n "${SMOKE:-}" ]]; then  # the same code path, small: a barely trained warm start, 2 seeds, 4 steps
   : "${SEEDS:=0 1}" "${STEPS:=4}" "${SAMPLES:=4}" "${K:=2}" "${VAL_PAIRS:=6}" "${VERL_STEPS:=0}"
-  warm_args=(--out "$out/warm_start" --steps 30 --calibrate-steps 5)
+  warm_args=(--out "$out/warm_start" --easy-steps 10 --steps 30 --calibrate-steps 5)
 fi
 read -r -a seeds <<<"${SEEDS:-0 1 2 3 4}"
 read -r -a estimators <<<"${ESTIMATORS:-grpo corpo_static corpo}"

@@ -152,7 +152,7 @@ def main(argv=None) -> None:
             print(f"[experiment] done: {done if isinstance(done, str) else 'warm start evaluation'} "
                   f"({time.time() - started:.0f} s)", file=sys.stderr, flush=True)
     (args.out / "experiment.json").write_text(json.dumps(
-        {"options": options, "seeds": args.seeds, "estimators": args.estimators, "rewards": args.rewards,
+        {"options": options, "workers": args.workers, "seeds": args.seeds, "estimators": args.estimators, "rewards": args.rewards,
          "warm_start": str(args.warm_start), "val_files": val_files(args.warm_start)}, indent=2))
 
 

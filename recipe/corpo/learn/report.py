@@ -275,7 +275,8 @@ def verl_curves(folder: Path | None) -> dict:
         scalars = read_scalars(run / "tensorboard")
         out[run.name] = {"validation": sorted(series(scalars, PANELS["val_accuracy"][0]).items()),
                          "reward_mean": sorted(scalars.get("critic/score/mean", {}).items()),
-                         "failed_pos_adv_frac": sorted(scalars.get("corpo/failed_pos_adv_frac", {}).items())}
+                         "failed_pos_adv_frac": sorted(scalars.get("corpo/failed_pos_adv_frac", {}).items()),
+                         "step_s": float(np.median(list(scalars.get("timing_s/step", {math.nan: math.nan}).values())))}
     return out
 
 
@@ -317,11 +318,15 @@ def write(out: Path, wall_s: float, verl_dir: Path | None = None) -> dict:
                   pass_table(runs, warm, reward, estimators, seeds, n, options["ks"]), "",
                   f"### Paired differences ({reward}), points", "", difference_table(diffs, reward), "",
                   f"### Mechanism ({reward})", "", mechanism_table(mech, reward, estimators)]
+    direct_step = np.median([r["train_s"] / options["steps"] for by_seed in runs.values() for r in by_seed.values()])
+    lines += ["", "## Cost", "", f"Direct loop: median {direct_step:.2f} s per training step per run (one thread, "
+              f"validation included, {experiment.get('workers', 2)} runs at a time)."]
     if verl:
-        lines += ["", "## The same task through verl's trainer (one seed per estimator)", ""]
+        lines += ["", "## The same task through verl's trainer (seed 0 per estimator, ordinal reward)", ""]
         for e, curve in verl.items():
             points = ", ".join(f"{int(x)}: {100 * v:.0f}%" for x, v in curve["validation"])
-            lines.append(f"- {NAMES.get(e, e)}: in-domain validation accuracy by step: {points}")
+            lines.append(f"- {NAMES.get(e, e)} (median {curve['step_s']:.1f} s per step in verl's timing): "
+                         f"in-domain validation accuracy (1 sample per prompt, T=0.6) by step: {points}")
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return results
