@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Can the experiment tell CoRPO from GRPO? (issue 18; docs/learn_cpu.md). On a CPU, from one shared
-# warm start (recipe/corpo/learn/): GRPO, the static baseline and CoRPO, 5 seeds each, paired, with
+# warm start (recipe/corpo/cpu_tasks/learn/): GRPO, the static baseline and CoRPO, 5 seeds each, paired, with
 # the ordinal reward and with the binary control, trained by the direct loop (one process per run,
 # no Ray; verl's compute_advantage and policy loss, our reward and diagnostics), each final
 # checkpoint evaluated as the paper does (T=0.6, top-p 0.95, both orders of every pair); then the
 # same task through verl's trainer for one seed per estimator (its curves beside the direct ones);
-# then the report (recipe.corpo.learn.report):
+# then the report (recipe.corpo.cpu_tasks.learn.report):
 #   report.md     pre-registered predictions and their verdicts, tables with paired differences
 #                 (95% bootstrap intervals over seeds and prompts, Holm), the mechanism, plots
 #   results.json  the contract of issue 18
@@ -23,7 +23,7 @@ started=$(date +%s)
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ -z "${PYTHON:-}" && -x "$repo/.venv/bin/python" ]]; then PYTHON="$repo/.venv/bin/python"; fi
 export PYTHON="${PYTHON:-python}"
-"$PYTHON" -c "import verl, recipe.corpo.learn.direct" 2>/dev/null \
+"$PYTHON" -c "import verl, recipe.corpo.cpu_tasks.learn.direct" 2>/dev/null \
   || { echo "$PYTHON cannot import verl and this package: install it first (scripts/setup_env.sh)" >&2; exit 1; }
 out="${OUT_DIR:-$repo/outputs/learn_cpu}"
 mkdir -p "$out" && out="$(cd "$out" && pwd)"
@@ -39,14 +39,14 @@ verl_steps="${VERL_STEPS:-30}"
 export OMP_NUM_THREADS=1
 
 echo "=== the warm start (cached; built once, minutes)"
-read -r ws prompt_length max_new_tokens < <("$PYTHON" -m recipe.corpo.learn.warm_start "${warm_args[@]}" \
+read -r ws prompt_length max_new_tokens < <("$PYTHON" -m recipe.corpo.cpu_tasks.learn.warm_start "${warm_args[@]}" \
   | "$PYTHON" -c 'import json, sys; s = json.loads(sys.stdin.read()); print(s["path"], s["prompt_length"], s["response_length"])')
 echo "    $ws ($(( $(date +%s) - started )) s)"
 
 echo "=== ${rewards[*]} x ${estimators[*]} x seeds ${seeds[*]}, direct loop (logs: $out/experiment.log)"
 val_pairs=()
 [[ -n "${VAL_PAIRS:-}" ]] && val_pairs=(--val-pairs "$VAL_PAIRS")
-"$PYTHON" -m recipe.corpo.learn.experiment --warm-start "$ws" --out "$out" --seeds "${seeds[@]}" \
+"$PYTHON" -m recipe.corpo.cpu_tasks.learn.experiment --warm-start "$ws" --out "$out" --seeds "${seeds[@]}" \
   --estimators "${estimators[@]}" --rewards "${rewards[@]}" --steps "${STEPS:-100}" --workers "${WORKERS:-2}" \
   --samples "${SAMPLES:-16}" --ks "${K:-4}" --max-new-tokens "$max_new_tokens" "${val_pairs[@]}" \
   2> >(grep --line-buffered -v "Loading weights\|Writing model shards" >"$out/experiment.log")
@@ -81,4 +81,4 @@ fi
 echo "=== the report"
 verl_arg=()
 (( verl_steps > 0 )) && verl_arg=(--verl-runs "$out/verl")
-"$PYTHON" -m recipe.corpo.learn.report --out "$out" "${verl_arg[@]}" --wall-s "$(( $(date +%s) - started ))"
+"$PYTHON" -m recipe.corpo.cpu_tasks.learn.report --out "$out" "${verl_arg[@]}" --wall-s "$(( $(date +%s) - started ))"

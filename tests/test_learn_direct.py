@@ -1,4 +1,4 @@
-"""The direct trainer of the CPU experiment (recipe/corpo/learn/{policy,direct}.py) on a small random model.
+"""The direct trainer of the CPU experiment (recipe/corpo/cpu_tasks/learn/{policy,direct}.py) on a small random model.
 
 What is checked: the log-probabilities the loss uses are those of a plain forward pass over prompt +
 answer; sampling is reproducible from the generator's seed and top-p keeps the nucleus; one step
@@ -15,10 +15,10 @@ import random
 import pytest
 import torch
 
-from recipe.corpo.learn import direct, policy, task
-from recipe.corpo.learn.warm_start import SPLIT_PATTERN, prompt_text
-from recipe.corpo.tiny_default import build_model, build_tokenizer
-from data_prep.rows import build_verifier_prompt
+from recipe.corpo.cpu_tasks.learn import direct, policy, task
+from recipe.corpo.cpu_tasks.learn.warm_start import SPLIT_PATTERN, prompt_text
+from recipe.corpo.cpu_tasks.tiny_default import build_model, build_tokenizer
+from data_prep.formats.verl_rows import build_verifier_prompt
 
 
 @pytest.fixture(scope="module")

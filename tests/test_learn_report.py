@@ -1,4 +1,4 @@
-"""The verdicts of the pre-registered predictions (recipe/corpo/learn/report.py) on hand-made runs."""
+"""The verdicts of the pre-registered predictions (recipe/corpo/cpu_tasks/learn/report.py) on hand-made runs."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from recipe.corpo.learn import report
+from recipe.corpo.cpu_tasks.learn import report
 
 SEEDS = [0, 1, 2, 3, 4]
 

@@ -1,4 +1,4 @@
-"""The experiment's statistics (recipe/corpo/learn/stats.py): paired bootstrap over seeds and prompts, Holm."""
+"""The experiment's statistics (recipe/corpo/cpu_tasks/learn/stats.py): paired bootstrap over seeds and prompts, Holm."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recipe.corpo.learn import stats
+from recipe.corpo.cpu_tasks.learn import stats
 
 
 def _runs(rng, seeds=5, prompts=100, effect=0.0, seed_spread=0.05):

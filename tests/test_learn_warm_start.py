@@ -1,4 +1,4 @@
-"""The learning runs' warm start (recipe/corpo/learn/warm_start.py): the calibrated teacher and the cache."""
+"""The learning runs' warm start (recipe/corpo/cpu_tasks/learn/warm_start.py): the calibrated teacher and the cache."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from corpo_advantage.reward import compute_score
-from recipe.corpo.learn import task
-from recipe.corpo.learn.warm_start import (
+from recipe.corpo.cpu_tasks.learn import task
+from recipe.corpo.cpu_tasks.learn.warm_start import (
     COMPLETE_MARKER, PROMPT_TOKENS, RESPONSE_TOKENS, Settings, calibrated_answer, ensure, prompt_text, right_answer,
 )
 
