@@ -17,7 +17,7 @@
 # Environment: OUT_DIR [outputs/learn_cpu], SEEDS ["0 1 2 3 4"], ESTIMATORS ["grpo corpo_static corpo"],
 # REWARDS ["ordinal binary"], STEPS [100], WORKERS [runs at a time, 2], SAMPLES [per prompt in the final
 # evaluation, 16], K [pass@k, 4], VAL_PAIRS [pairs per validation set, all], VERL_STEPS [steps of each
-# verl run, 30; 0 skips them], CORPO_LEARN_HOME (the warm start's cache), PYTHON.
+# verl run, 20; 0 skips them], CORPO_LEARN_HOME (the warm start's cache), PYTHON.
 set -euo pipefail
 started=$(date +%s)
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,7 +35,7 @@ fi
 read -r -a seeds <<<"${SEEDS:-0 1 2 3 4}"
 read -r -a estimators <<<"${ESTIMATORS:-grpo corpo_static corpo}"
 read -r -a rewards <<<"${REWARDS:-ordinal binary}"
-verl_steps="${VERL_STEPS:-30}"
+verl_steps="${VERL_STEPS:-20}"
 export OMP_NUM_THREADS=1
 
 echo "=== the warm start (cached; built once, minutes)"
@@ -43,17 +43,10 @@ read -r ws prompt_length max_new_tokens < <("$PYTHON" -m recipe.corpo.cpu_tasks.
   | "$PYTHON" -c 'import json, sys; s = json.loads(sys.stdin.read()); print(s["path"], s["prompt_length"], s["response_length"])')
 echo "    $ws ($(( $(date +%s) - started )) s)"
 
-echo "=== ${rewards[*]} x ${estimators[*]} x seeds ${seeds[*]}, direct loop (logs: $out/experiment.log)"
-val_pairs=()
-[[ -n "${VAL_PAIRS:-}" ]] && val_pairs=(--val-pairs "$VAL_PAIRS")
-"$PYTHON" -m recipe.corpo.cpu_tasks.learn.experiment --warm-start "$ws" --out "$out" --seeds "${seeds[@]}" \
-  --estimators "${estimators[@]}" --rewards "${rewards[@]}" --steps "${STEPS:-100}" --workers "${WORKERS:-2}" \
-  --samples "${SAMPLES:-16}" --ks "${K:-4}" --max-new-tokens "$max_new_tokens" "${val_pairs[@]}" \
-  2> >(grep --line-buffered -v "Loading weights\|Writing model shards" >"$out/experiment.log")
-echo "    done ($(( $(date +%s) - started )) s)"
-
-if (( verl_steps > 0 )); then
-  echo "=== verl's trainer, one seed (0) per estimator, $verl_steps steps, ordinal reward (logs: $out/verl/<estimator>.train.log)"
+# verl's trainer on the same task, seed 0 per estimator, ordinal reward: in the background, beside the
+# direct runs (much of its start-up is waiting), one at a time
+verl_runs() {
+  local estimator run_dir ray_tmp
   mkdir -p "$out/verl"
   for estimator in "${estimators[@]}"; do
     run_dir="$out/verl/$estimator" ray_tmp="$(mktemp -d /tmp/corpo-learn-ray-XXXXXX)"
@@ -71,11 +64,30 @@ if (( verl_steps > 0 )); then
       actor_rollout_ref.rollout.val_kwargs.do_sample=True actor_rollout_ref.rollout.val_kwargs.temperature=0.6 \
       actor_rollout_ref.rollout.val_kwargs.top_p=0.95 \
       trainer.val_before_train=True trainer.test_freq=5 trainer.save_freq=-1 \
-      trainer.experiment_name="learn-$estimator" "$@" >"$run_dir.train.log" 2>&1 \
-      || { rm -rf "$ray_tmp"; echo "verl run $estimator failed: see $run_dir.train.log" >&2; exit 1; }
+      trainer.experiment_name="learn-$estimator" "${extra[@]}" >"$run_dir.train.log" 2>&1 \
+      || { rm -rf "$ray_tmp"; echo "verl run $estimator failed: see $run_dir.train.log" >&2; return 1; }
     rm -rf "$ray_tmp"
-    echo "    $estimator done ($(( $(date +%s) - started )) s)"
+    echo "    verl $estimator done ($(( $(date +%s) - started )) s)"
   done
+}
+extra=("$@")
+verl_pid=""
+if (( verl_steps > 0 )); then
+  echo "=== verl's trainer, seed 0 per estimator, $verl_steps steps, ordinal reward, in the background (logs: $out/verl/<estimator>.train.log)"
+  verl_runs & verl_pid=$!
+fi
+
+echo "=== ${rewards[*]} x ${estimators[*]} x seeds ${seeds[*]}, direct loop (logs: $out/experiment.log)"
+val_pairs=()
+[[ -n "${VAL_PAIRS:-}" ]] && val_pairs=(--val-pairs "$VAL_PAIRS")
+"$PYTHON" -m recipe.corpo.cpu_tasks.learn.experiment --warm-start "$ws" --out "$out" --seeds "${seeds[@]}" \
+  --estimators "${estimators[@]}" --rewards "${rewards[@]}" --steps "${STEPS:-100}" --workers "${WORKERS:-2}" \
+  --samples "${SAMPLES:-16}" --ks "${K:-4}" --max-new-tokens "$max_new_tokens" "${val_pairs[@]}" \
+  2> >(grep --line-buffered -v "Loading weights\|Writing model shards" >"$out/experiment.log")
+echo "    done ($(( $(date +%s) - started )) s)"
+
+if [[ -n "$verl_pid" ]]; then
+  wait "$verl_pid" || { echo "a verl run failed (above)" >&2; exit 1; }
 fi
 
 echo "=== the report"

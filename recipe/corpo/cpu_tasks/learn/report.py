@@ -329,7 +329,29 @@ def write(out: Path, wall_s: float, verl_dir: Path | None = None) -> dict:
                          f"in-domain validation accuracy (1 sample per prompt, T=0.6) by step: {points}")
     lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
     (out / "report.md").write_text("\n".join(lines) + "\n")
+    (out / "summary.md").write_text(summary_markdown(runs, warm, diffs, preds, experiment, wall_s))
     return results
+
+
+def summary_markdown(runs: dict, warm: dict, diffs: list[dict], preds: list[dict], experiment: dict, wall_s: float) -> str:
+    """The README's excerpt: the verdicts, and per reward the pooled rows' pass@1 with the paired differences."""
+    seeds, estimators = experiment["seeds"], experiment["estimators"]
+    lines = [f"Wall time {wall_s / 60:.0f} min; {len(seeds)} seeds, {experiment['options']['steps']} steps per run.", ""]
+    lines += [f"- **{p['verdict']}** {p['claim']}" for p in preds]
+    for reward in experiment["rewards"]:
+        lines += ["", f"{reward} reward, pass@1 (%), mean [95% CI] over seeds; differences in points, Holm p:", "",
+                  "| row | warm start | " + " | ".join(NAMES[e] for e in estimators) + " | CoRPO - GRPO | Static - GRPO | CoRPO - Static |",
+                  "|---|---|" + "---|" * (len(estimators) + 3)]
+        for row in TABLE_ROWS:
+            cells = [row, _pct(warm["pass"][row]["pass1"])]
+            for e in estimators:
+                mean, low, high = stats.seed_bootstrap(np.array([runs[(reward, e)][s]["pass"][row]["pass1"] for s in seeds]))
+                cells.append(f"{_pct(mean)} [{_pct(low)}, {_pct(high)}]")
+            for a, b in COMPARISONS:
+                d = next((d for d in diffs if (d["reward"], d["row"], d["a"], d["b"]) == (reward, row, a, b)), None)
+                cells.append("" if d is None else f"{100 * d['mean']:+.1f} [{100 * d['ci_low']:+.1f}, {100 * d['ci_high']:+.1f}], p={d['p_holm']:.2f}")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> None:
