@@ -57,7 +57,7 @@ verl_runs() {
       data.train_files="$ws/data/train.parquet" data.val_files="[$ws/data/val_code_id.parquet]" \
       data.seed=0 actor_rollout_ref.rollout.seed=0 \
       data.train_batch_size=16 data.max_prompt_length="$prompt_length" data.max_response_length="$max_new_tokens" \
-      actor_rollout_ref.model.path="$ws/model" actor_rollout_ref.actor.optim.lr=1e-4 \
+      actor_rollout_ref.model.path="$ws/model" actor_rollout_ref.actor.optim.lr=3e-4 \
       actor_rollout_ref.actor.ppo_mini_batch_size=16 actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=32 \
       actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=32 \
       actor_rollout_ref.rollout.n=8 actor_rollout_ref.rollout.val_kwargs.n=1 \

@@ -46,7 +46,7 @@ class RunSettings:
     steps: int = 100
     prompts: int = 16
     rollouts: int = 8
-    lr: float = 1e-4
+    lr: float = 3e-4
     max_new_tokens: int = 16
     clip_ratio: float = 0.2
 

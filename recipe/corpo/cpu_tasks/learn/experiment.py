@@ -127,7 +127,7 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--prompts", type=int, default=16, help="prompts per training batch")
     parser.add_argument("--rollouts", type=int, default=8, help="samples per prompt in training")
-    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--val-every", type=int, default=10)
     parser.add_argument("--val-samples", type=int, default=1, help="samples per prompt for the validation curve")
     parser.add_argument("--val-pairs", type=int, default=None, help="first N pairs of each validation set (all)")
