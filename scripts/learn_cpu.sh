@@ -44,31 +44,35 @@ read -r ws prompt_length max_new_tokens < <("$PYTHON" -m recipe.corpo.cpu_tasks.
 echo "    $ws ($(( $(date +%s) - started )) s)"
 
 # verl's trainer on the same task, seed 0 per estimator, ordinal reward: in the background, beside the
-# direct runs (much of its start-up is waiting), one at a time
+# direct runs (much of its start-up is waiting), the estimators at once, each with its own Ray
+verl_run() {
+  local estimator="$1" run_dir="$out/verl/$1" ray_tmp rc=0
+  ray_tmp="$(mktemp -d /tmp/corpo-learn-ray-XXXXXX)"
+  rm -rf "$run_dir"
+  OUT_DIR="$run_dir" STEPS="$verl_steps" TIMEOUT_S="${TIMEOUT_S:-2400}" RAY_TMPDIR="$ray_tmp" \
+    bash "$repo/scripts/run_corpo_tiny_cpu.sh" \
+    algorithm.adv_estimator="$estimator" algorithm.norm_adv_by_std_in_grpo=false \
+    data.train_files="$ws/data/train.parquet" data.val_files="[$ws/data/val_code_id.parquet]" \
+    data.seed=0 actor_rollout_ref.rollout.seed=0 \
+    data.train_batch_size=16 data.max_prompt_length="$prompt_length" data.max_response_length="$max_new_tokens" \
+    actor_rollout_ref.model.path="$ws/model" actor_rollout_ref.actor.optim.lr=3e-4 \
+    actor_rollout_ref.actor.ppo_mini_batch_size=16 actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=32 \
+    actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=32 \
+    actor_rollout_ref.rollout.n=8 actor_rollout_ref.rollout.val_kwargs.n=1 \
+    actor_rollout_ref.rollout.val_kwargs.do_sample=True actor_rollout_ref.rollout.val_kwargs.temperature=0.6 \
+    actor_rollout_ref.rollout.val_kwargs.top_p=0.95 \
+    trainer.val_before_train=True trainer.test_freq=5 trainer.save_freq=-1 \
+    trainer.experiment_name="learn-$estimator" "${extra[@]}" >"$run_dir.train.log" 2>&1 || rc=$?
+  rm -rf "$ray_tmp"
+  (( rc == 0 )) || { echo "verl run $estimator failed: see $run_dir.train.log" >&2; return "$rc"; }
+  echo "    verl $estimator done ($(( $(date +%s) - started )) s)"
+}
 verl_runs() {
-  local estimator run_dir ray_tmp
+  local estimator pids=() rc=0
   mkdir -p "$out/verl"
-  for estimator in "${estimators[@]}"; do
-    run_dir="$out/verl/$estimator" ray_tmp="$(mktemp -d /tmp/corpo-learn-ray-XXXXXX)"
-    rm -rf "$run_dir"
-    OUT_DIR="$run_dir" STEPS="$verl_steps" TIMEOUT_S="${TIMEOUT_S:-1800}" RAY_TMPDIR="$ray_tmp" \
-      bash "$repo/scripts/run_corpo_tiny_cpu.sh" \
-      algorithm.adv_estimator="$estimator" algorithm.norm_adv_by_std_in_grpo=false \
-      data.train_files="$ws/data/train.parquet" data.val_files="[$ws/data/val_code_id.parquet]" \
-      data.seed=0 actor_rollout_ref.rollout.seed=0 \
-      data.train_batch_size=16 data.max_prompt_length="$prompt_length" data.max_response_length="$max_new_tokens" \
-      actor_rollout_ref.model.path="$ws/model" actor_rollout_ref.actor.optim.lr=3e-4 \
-      actor_rollout_ref.actor.ppo_mini_batch_size=16 actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=32 \
-      actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=32 \
-      actor_rollout_ref.rollout.n=8 actor_rollout_ref.rollout.val_kwargs.n=1 \
-      actor_rollout_ref.rollout.val_kwargs.do_sample=True actor_rollout_ref.rollout.val_kwargs.temperature=0.6 \
-      actor_rollout_ref.rollout.val_kwargs.top_p=0.95 \
-      trainer.val_before_train=True trainer.test_freq=5 trainer.save_freq=-1 \
-      trainer.experiment_name="learn-$estimator" "${extra[@]}" >"$run_dir.train.log" 2>&1 \
-      || { rm -rf "$ray_tmp"; echo "verl run $estimator failed: see $run_dir.train.log" >&2; return 1; }
-    rm -rf "$ray_tmp"
-    echo "    verl $estimator done ($(( $(date +%s) - started )) s)"
-  done
+  for estimator in "${estimators[@]}"; do verl_run "$estimator" & pids+=($!); done
+  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  return "$rc"
 }
 extra=("$@")
 verl_pid=""

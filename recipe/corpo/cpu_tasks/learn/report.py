@@ -272,7 +272,10 @@ def verl_curves(folder: Path | None) -> dict:
     from recipe.corpo.reports.plot_diagnostics import PANELS, read_scalars, series
     out = {}
     for run in sorted(p for p in folder.iterdir() if (p / "tensorboard").exists()):
-        scalars = read_scalars(run / "tensorboard")
+        try:
+            scalars = read_scalars(run / "tensorboard")
+        except ValueError:  # a run stopped before its first logged step
+            continue
         out[run.name] = {"validation": sorted(series(scalars, PANELS["val_accuracy"][0]).items()),
                          "reward_mean": sorted(scalars.get("critic/score/mean", {}).items()),
                          "failed_pos_adv_frac": sorted(scalars.get("corpo/failed_pos_adv_frac", {}).items()),
