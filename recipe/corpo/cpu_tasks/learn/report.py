@@ -49,7 +49,7 @@ MECHANISM_KEYS = ("train_success", "reward_mean", "corpo/failed_pos_adv_frac", "
                   "corpo/r_count", "corpo/correctness_mode_frac", "corpo/equal_reward_group_frac",
                   "level/correct", "level/one_wrong", "level/two_wrong", "level/format",
                   "kind_acc/correct", "kind_acc/constant", "kind_acc/operator", "kind_acc/swap",
-                  "position_bias", "one_above_5")
+                  "position_bias", "abs(position_bias)", "one_above_5")
 
 
 def per_prompt(samples: list[dict], row: str, n: int, k: int = 1) -> np.ndarray:
@@ -148,9 +148,15 @@ def mechanism(runs: dict, seeds: list[int]) -> dict:
     for (reward, estimator), by_seed in runs.items():
         entry = {}
         for key in MECHANISM_KEYS:
+            if key.startswith("|"):
+                continue  # computed below
             for phase, part in (("first", slice(0, LAST_STEPS)), ("last", slice(-LAST_STEPS, None))):
                 entry[f"{key}|{phase}"] = _finite_mean(
                     _finite_mean(step.get(key) for step in by_seed[s]["steps"][part]) for s in seeds)
+        # the signed bias averages seeds leaning to A with seeds leaning to B: also its size per seed
+        for phase, part in (("first", slice(0, LAST_STEPS)), ("last", slice(-LAST_STEPS, None))):
+            entry[f"abs(position_bias)|{phase}"] = _finite_mean(
+                abs(_finite_mean(step.get("position_bias") for step in by_seed[s]["steps"][part])) for s in seeds)
         entry["failed_positive_steps_share"] = _finite_mean(
             _finite_mean(float(step["corpo/failed_pos_adv_frac"] > 0) for step in by_seed[s]["steps"]
                          if math.isfinite(step["corpo/failed_pos_adv_frac"])) for s in seeds)
