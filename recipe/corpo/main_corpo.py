@@ -70,7 +70,7 @@ def warn_filter_groups(config: DictConfig) -> str | None:
     return (f"[corpo] WARNING: algorithm.filter_groups.enable=true drops every group whose {metric} is the same for "
             f"all its samples; under {config.algorithm.adv_estimator} a group of equal failures is a phase-1 group "
             "with negative advantages (CoRPO's correctness-seeking signal), so the filter removes that signal; "
-            f"{counted} (docs/estimators.md#dapos-group-filter)")
+            f"{counted} (docs/verl_versions.md#dapos-group-filter)")
 
 
 @hydra.main(config_path="config", config_name="corpo_trainer", version_base=None)
