@@ -25,7 +25,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10,<3.13",
-    packages=find_packages(include=["corpo_advantage*", "data_prep*", "recipe*"]),
+    packages=find_packages(include=["corpo_advantage*", "corpo_sampling*", "data_prep*", "recipe*"]),
     package_data={"recipe.corpo": ["config/*.yaml"]},
     # The base install: the estimators, the reward and the diagnostics, for the verl the user already
     # runs (every release in the tested range: docs/verl_versions.md). Nothing else is forced on them;
@@ -39,9 +39,9 @@ setup(
         # TransferQueue, Ray and the rest the v1 trainer imports, but neither vLLM nor a CUDA torch.
         "recipe": [f"verl[verl-core]=={RECIPE_VERL}", *DATA,
                    "hydra-core>=1.3",
-                   "matplotlib",  # recipe.corpo.plot_diagnostics
-                   "tensorboard",  # recipe.corpo.plot_diagnostics reads verl's tensorboard logs
-                   "tabulate"],  # recipe.corpo.results_table (Markdown tables)
+                   "matplotlib",  # recipe.corpo.reports.plot_diagnostics
+                   "tensorboard",  # recipe.corpo.reports.plot_diagnostics reads verl's tensorboard logs
+                   "tabulate"],  # recipe.corpo.reports.results_table (Markdown tables)
         "test": ["pytest>=8", "hypothesis>=6.100", "pytest-timeout"],
         # GPU nodes: verl's vLLM stack (vllm 0.24.0, torch 2.11.0 CUDA build; several GB). The actor's
         # flash-attn is a second step (it builds against the installed torch): README, GPU install.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import corpo_advantage
 from corpo_advantage.verl_releases import RECIPE_RELEASE
-from tests.fresh_python import VERL_MODULE_VARIABLES
+from tests.helpers.fresh_python import VERL_MODULE_VARIABLES
 
 
 def _run(arguments, **env):

@@ -1,13 +1,13 @@
-"""vLLM's KV cache on a CPU, sized from the model and the free memory (data_prep.kv_cache)."""
+"""vLLM's KV cache on a CPU, sized from the model and the free memory (corpo_sampling.kv_cache)."""
 
 import argparse
 
 import pytest
 from transformers import AutoConfig, Qwen3Config
 
-from data_prep import kv_cache
-from data_prep.sampling import add_engine_arguments, engine_settings
-from tests.eval_fixtures import tiny  # noqa: F401 - fixture
+from corpo_sampling import kv_cache
+from corpo_sampling.engine import add_engine_arguments, engine_settings
+from tests.helpers.eval_fixtures import tiny  # noqa: F401 - fixture
 
 GIB = kv_cache.GIB
 

@@ -1,9 +1,9 @@
 """The compatibility matrix: the estimators and the reward through every tested verl release's own code.
 
-Each release runs in its own environment (tests/verl_releases.py: this venv with that verl first on
+Each release runs in its own environment (tests/helpers/verl_releases.py: this venv with that verl first on
 the path, built on first use under .cache/verl_releases/). For each release: its trainer config with
 the documented overrides, its reward loader, its ``compute_advantage`` on a ``DataProto``
-(tests/verl_release_probe.py), with the plugin found the way that release finds it
+(tests/helpers/verl_release_probe.py), with the plugin found the way that release finds it
 (``corpo_advantage.verl_releases``), and ``python -m corpo_advantage.plugin`` saying so.
 """
 
@@ -21,10 +21,10 @@ from corpo_advantage.verl_releases import (
     TESTED,
     how_found,
 )
-from tests import verl_release_probe as probe
-from tests.verl_releases import REPO, run_in_release
+from tests.helpers import verl_release_probe as probe
+from tests.helpers.verl_releases import REPO, run_in_release
 
-PROBE = str(REPO / "tests" / "verl_release_probe.py")
+PROBE = str(REPO / "tests" / "helpers" / "verl_release_probe.py")
 #: group g (0.1, 0.3): mean 0.2 < r_min_correct 0.5 set by +algorithm.corpo.r_min_correct, baseline 0.5
 #: (with the default 0.0 it would be 0.2); group h (0.6, 1.0): mean 0.8, GRPO's baseline
 EXPECTED_ADVANTAGES = [-0.4, -0.2, -0.2, 0.2]

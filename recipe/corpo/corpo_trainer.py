@@ -15,7 +15,7 @@ from verl.trainer.ppo.v1.replay_buffer import DAPO_FILTERED_REWARD_COUNTS_KEY, F
 
 from corpo_advantage.diagnostics import corpo_diagnostics, filtered_phase1_groups
 from corpo_advantage.settings import CorpoSettings
-from data_prep.split_set import check_data_files
+from data_prep.formats.split_set import check_data_files
 from recipe.corpo import checkpoints
 
 _DIAGNOSTIC_FIELDS = ["uid", "response_mask", "rm_scores", "advantages"]

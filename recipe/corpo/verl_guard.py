@@ -8,9 +8,8 @@ release in ``corpo_advantage.verl_releases.TESTED``: the message says how.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from corpo_advantage.verl_releases import RECIPE_RELEASE, how_found, in_tested_range
+from recipe.corpo.launch.installed import installed_version
 
 
 def mismatch(installed: str | None) -> str | None:
@@ -28,9 +27,5 @@ def mismatch(installed: str | None) -> str | None:
 
 
 def require_recipe_verl() -> None:
-    try:
-        installed = version("verl")
-    except PackageNotFoundError:
-        installed = None
-    if (message := mismatch(installed)) is not None:
+    if (message := mismatch(installed_version("verl"))) is not None:
         raise SystemExit(message)
