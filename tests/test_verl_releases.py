@@ -8,6 +8,8 @@ the documented overrides, its reward loader, its ``compute_advantage`` on a ``Da
 """
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -22,7 +24,7 @@ from corpo_advantage.verl_releases import (
     how_found,
 )
 from tests.helpers import verl_release_probe as probe
-from tests.helpers.verl_releases import REPO, run_in_release
+from tests.helpers.verl_releases import REPO, release_folder, run_in_release
 
 PROBE = str(REPO / "tests" / "helpers" / "verl_release_probe.py")
 #: group g (0.1, 0.3): mean 0.2 < r_min_correct 0.5 set by +algorithm.corpo.r_min_correct, baseline 0.5
@@ -30,14 +32,36 @@ PROBE = str(REPO / "tests" / "helpers" / "verl_release_probe.py")
 EXPECTED_ADVANTAGES = [-0.4, -0.2, -0.2, 0.2]
 
 
+RECIPE_ELSEWHERE = "0.8.0"
+#: every interpreter the module needs, by (what, release): (arguments, environment)
+JOBS = {
+    **{("probe", v): ([PROBE], how_found(v).environment) for v in TESTED},
+    **{("check", v): (["-m", PLUGIN_MODULE], how_found(v).environment) for v in TESTED},
+    **{("check without the variable", v): (["-m", PLUGIN_MODULE], {})
+       for v in TESTED if how_found(v).mechanism == EXTERNAL_MODULES},
+    ("recipe", RECIPE_ELSEWHERE): (["-c", "import recipe.corpo.main_corpo"], {}),
+}
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Every job's ``CompletedProcess``: the release folders built first (pip), then the jobs side by
+    side (each mostly imports torch and verl: the matrix takes the time of the slowest few)."""
+    for version in TESTED:
+        release_folder(version)
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        futures = {key: pool.submit(run_in_release, key[1], arguments, **env) for key, (arguments, env) in JOBS.items()}
+        return {key: future.result() for key, future in futures.items()}
+
+
 def _last_json_line(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("version", TESTED)
-def test_estimator_and_reward_through_the_releases_own_code(version):
+def test_estimator_and_reward_through_the_releases_own_code(version, runs):
     how = how_found(version)
-    result = run_in_release(version, [PROBE], **how.environment)
+    result = runs["probe", version]
     assert result.returncode == 0, result.stderr[-4000:]
     found = _last_json_line(result.stdout)
     assert found["verl"] == version
@@ -50,9 +74,9 @@ def test_estimator_and_reward_through_the_releases_own_code(version):
 
 
 @pytest.mark.parametrize("version", TESTED)
-def test_the_check_says_how_each_release_finds_the_plugin(version):
+def test_the_check_says_how_each_release_finds_the_plugin(version, runs):
     how = how_found(version)
-    result = run_in_release(version, ["-m", PLUGIN_MODULE], **how.environment)
+    result = runs["check", version]
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert f"verl {version} (tested): found by {how.mechanism}" in result.stdout
     assert "corpo: corpo_advantage.estimators.compute_corpo_outcome_advantage" in result.stdout
@@ -62,17 +86,17 @@ def test_the_check_says_how_each_release_finds_the_plugin(version):
 
 
 @pytest.mark.parametrize("version", [v for v in TESTED if how_found(v).mechanism == EXTERNAL_MODULES])
-def test_without_the_variable_the_release_does_not_find_it_and_the_check_says_what_to_set(version):
+def test_without_the_variable_the_release_does_not_find_it_and_the_check_says_what_to_set(version, runs):
     # the entry point is installed, yet releases before 0.9.0 do not load it: the variable is what registers
-    result = run_in_release(version, ["-m", PLUGIN_MODULE])
+    result = runs["check without the variable", version]
     assert result.returncode == 1
     assert "NOT registered after `import verl`: corpo, corpo_static" in result.stdout
     assert f"export {EXTERNAL_MODULES}={PLUGIN_MODULE}" in result.stdout
 
 
-def test_the_recipe_stops_with_one_line_under_another_release():
-    version = "0.8.0"
-    result = run_in_release(version, ["-c", "import recipe.corpo.main_corpo"])
+def test_the_recipe_stops_with_one_line_under_another_release(runs):
+    version = RECIPE_ELSEWHERE
+    result = runs["recipe", version]
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
