@@ -103,3 +103,16 @@ def test_the_recipe_stops_with_one_line_under_another_release(runs):
     assert f"needs verl {RECIPE_RELEASE}, installed is verl {version}" in lines[0]
     assert "pip install 'verl-corpo[recipe]'" in lines[0]
     assert how_found(version).command() in lines[0]
+
+
+def test_the_install_accepts_exactly_the_supported_range():
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    from corpo_advantage.verl_releases import in_tested_range
+
+    base = [Requirement(r) for r in requires("verl-corpo") if "extra ==" not in r]
+    assert [r.name for r in base] == ["verl"] and not base[0].extras  # nothing else forced on a verl user
+    for version in (*TESTED, "0.4.9", "0.9.9", "0.10.0", "0.10.0.dev0"):
+        assert base[0].specifier.contains(version, prereleases=True) == in_tested_range(version), version
