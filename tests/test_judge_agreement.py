@@ -1,5 +1,6 @@
 """Rows in each dataset's own shape, converted by the real command, labelled by the real sandbox,
-get the verdict their reference judge gives (tests/helpers/dataset_rows.py JUDGE_CASES, the table in docs/data_prep.md)."""
+get the verdict their reference judge gives, or `checker_error` ("no verdict") where the problem's own
+checker cannot judge (tests/helpers/dataset_rows.py JUDGE_CASES, the table in docs/data_prep.md)."""
 
 import re
 import subprocess
