@@ -45,7 +45,7 @@ def _sources(title: str, parts, example: tuple[str, str]) -> tuple[str, str]:
     return codeforces, code_contests
 
 
-@given(st.text("ABCDEFGH abc", min_size=1, max_size=30).filter(str.strip), pieces)
+@given(st.text("ABCDEFGH abc?!", min_size=1, max_size=30).filter(str.strip), pieces)
 @settings(max_examples=300)
 def test_the_same_statement_in_both_markups_is_one_problem(title, parts):
     codeforces, code_contests = _sources(title.strip(), parts, ("6 6 4\n", "4\n"))

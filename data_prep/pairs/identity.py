@@ -29,7 +29,7 @@ _OPERATOR_NAMES = frozenset(
     "sec sin sinh sup tan tanh".split())
 _LATEX_COMMAND = re.compile(r"\\([A-Za-z]+)|\\(.)", re.DOTALL)
 #: A first line that is a title: short, and not a sentence.
-_TITLE = re.compile(r"[^\n]{1,100}(?<![.?!:;])")
+_TITLE = re.compile(r"[^\n]{1,100}(?<![.:;,])")
 _EXAMPLES = re.compile(r"\bexamples\b", re.IGNORECASE)
 _CODEFORCES_ID = re.compile(r"codeforces/(\d+)/([A-Z]\d*)")
 _CODE_CONTESTS_CODEFORCES_ID = re.compile(r"code_contests/codeforces/(\d+)_([A-Z]\d*)\. .*", re.DOTALL)
