@@ -32,15 +32,12 @@ from data_prep.formats.io import (
     DataError,
     count_records,
     expand_inputs,
+    summary_path,
     write_json_atomic,
     write_parquet_atomic,
     write_records,
 )
 from data_prep.formats.text_table import format_table
-
-
-def _summary_path(out: Path) -> Path:
-    return out.with_name(out.name.split(".")[0] + ".summary.json")
 
 
 def _convert_options(args):
@@ -107,7 +104,9 @@ def cmd_audit(args) -> dict:
               "--problems/--references)", file=sys.stderr)
     for key, title in (("failures", "problems whose tests reject their own known-good program"),
                        ("reference_timeouts", "known-good programs that timed out (not counted as wrong)"),
-                       ("accepts_known_bad", "problems whose tests accept a known-bad program")):
+                       ("accepts_known_bad", "problems whose tests accept a known-bad program"),
+                       ("checker_errors", "problems whose checker could not judge (checker_error: no label, left "
+                                          "out of pairs)")):
         if report[key]:
             print(f"\n{title}:")
             print(format_table(["problem", "reference", "verdict", "detail"],
@@ -312,9 +311,9 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    summary_path = {"pairs": out / "summary.json", "audit": out}.get(args.command) or _summary_path(out)
-    write_json_atomic(summary_path, summary)
-    print(f"summary saved to {summary_path}", file=sys.stderr)
+    saved_to = {"pairs": out / "summary.json", "audit": out}.get(args.command) or summary_path(out)
+    write_json_atomic(saved_to, summary)
+    print(f"summary saved to {saved_to}", file=sys.stderr)
     return 0
 
 
