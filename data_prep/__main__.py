@@ -34,7 +34,6 @@ from data_prep.formats.io import (
     expand_inputs,
     summary_path,
     write_json_atomic,
-    write_parquet_atomic,
     write_records,
 )
 from data_prep.formats.text_table import format_table
@@ -166,7 +165,7 @@ def cmd_label(args) -> dict:
     finally:
         bar.close()
         cache.close()
-    write_parquet_atomic(args.out, rows)
+    write_records(args.out, rows)  # parquet or JSONL, by the suffix
     verdicts = Counter(row["verdict"] for row in rows)
     per_source = Counter((row["source"], row["label"]) for row in rows)
     print(format_table(["verdict", "responses"], sorted(verdicts.items())))
@@ -242,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("label", help="run each response's code against its problem's tests")
     p.add_argument("--problems", type=Path, required=True)
     p.add_argument("--generations", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True, help="labelled parquet")
+    p.add_argument("--out", type=Path, required=True, help="labelled responses: .parquet (or .jsonl)")
     _add_limit_args(p)
     p.add_argument("--cache", type=Path, help="resume cache (default: OUT.cache.jsonl)")
     p.add_argument("--no-cache", action="store_true")

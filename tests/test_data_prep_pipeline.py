@@ -127,3 +127,12 @@ def test_split_rules(pipeline):
             a, b = content.split("## Response A")[1].split("## Response B")
             assert a.strip() != b.strip(), "identical responses paired"
             assert "Let me think about approach" not in content, "candidate reasoning not stripped"
+
+
+def test_label_writes_jsonl_when_the_output_is_named_so(pipeline, tmp_path):
+    d = pipeline["dir"]
+    out = tmp_path / "labelled.jsonl"
+    run_cli("label", "--problems", d / "problems.jsonl", "--generations", d / "generations.jsonl", "--out", out,
+            "--cache", d / "labelled.parquet.cache.jsonl")
+    rows = [json.loads(line) for line in out.read_text().splitlines()]  # JSON lines, not parquet bytes
+    assert [row["label"] for row in rows] == pd.read_parquet(d / "labelled.parquet")["label"].tolist()
