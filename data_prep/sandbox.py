@@ -27,12 +27,13 @@ the checker in a sandbox of its own.
 from __future__ import annotations
 
 import atexit
-import json
+import marshal
 import os
 import secrets
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -112,22 +113,25 @@ class Isolation:
     private_mounts: bool = False  # mount namespace: W and /tmp, /var/tmp, /dev/shm are size-bounded tmpfs
     cgroups: CgroupSupport = CgroupSupport(None, note="not detected")
     name: str = "none"  # the mode, as docs/sandbox.md names it
+    user_namespace: bool = False  # the harness is root of a user namespace: it drops every capability
 
     def describe(self) -> str:
         parts = [
             f"mode: {self.name}",
             "network: " + ("isolated (network namespace)" if self.network else "NOT isolated"),
             "processes: " + ("PID namespace" if self.pid_namespace else "process group only"),
-            "filesystem: " + ("unprivileged uid" if self.drop_uid else "candidate runs as the current user"),
-            "working directory: " + ("private tmpfs (size-bounded), private /tmp" if self.private_mounts
-                                     else "host folder, NOT size-bounded (per-file limit only)"),
+            "filesystem: " + ("own root: system folders and Python read-only, private tmpfs /tmp and working "
+                              "directory" if self.private_mounts else "the host's, working directory NOT "
+                              "size-bounded (per-file limit only)"),
+            "user: " + ("an unprivileged uid" if self.drop_uid else "the current user, no capabilities"),
             "memory and process count: " + self.cgroups.describe(),
         ]
         return "; ".join(parts) + "".join(f"\n  note: {note}" for note in self.notes)
 
 
 def _attempts(unshare: str) -> list[tuple[str, tuple[str, ...], bool, bool, bool, bool]]:
-    """(name, unshare command, network, pid namespace, private mounts, drop uid), strongest first."""
+    """(name, unshare command, network, pid namespace, private mounts, drop uid), strongest first;
+    every mode but ``root`` runs the harness as root of a user namespace."""
     user = (unshare, "--user", "--map-root-user")
     pid = ("--pid", "--fork", "--kill-child")
     attempts = []
@@ -147,9 +151,11 @@ def candidate_isolations() -> list[Isolation]:
     setpriv = shutil.which("setpriv")
     guard = (setpriv, "--pdeathsig", "KILL") if setpriv else ()  # the sandbox dies with the labeller
     unshare = shutil.which("unshare")
-    modes = [Isolation((*guard, *prefix), network, pid_ns, drop_uid, private_mounts=mounts, name=name)
+    modes = [Isolation((*guard, *prefix), network, pid_ns, drop_uid, private_mounts=mounts, name=name,
+                       user_namespace=name != "root")
              for name, prefix, network, pid_ns, mounts, drop_uid in (_attempts(unshare) if unshare else [])]
-    return modes + [Isolation(guard, False, False, False)]
+    # without namespaces root still drops to an unprivileged uid (never runs a candidate as root)
+    return modes + [Isolation(guard, False, False, os.geteuid() == 0)]
 
 
 def _notes(isolation: Isolation, failures: list[str]) -> tuple[str, ...]:
@@ -160,10 +166,9 @@ def _notes(isolation: Isolation, failures: list[str]) -> tuple[str, ...]:
         notes.append("no namespaces: candidates can reach the network and write wherever the current user can")
     elif not isolation.pid_namespace and not isolation.cgroups.available:
         notes.append("PID namespace unavailable: a process that leaves the group may outlive its candidate")
-    if isolation.network and not isolation.drop_uid:
-        notes.append("not root: candidates can write wherever the current user can (use a container)")
     if not isolation.private_mounts:
-        notes.append("no mount namespace: the working directory is a host folder bounded per file only")
+        notes.append("no mount namespace: candidates see the host's files and can write wherever the "
+                     "candidate's user can; the working directory is a host folder bounded per file only")
     if not isolation.cgroups.available:
         notes.append("each process is bounded, the candidate's processes together are not (see docs/sandbox.md)")
     return tuple(notes)
@@ -195,6 +200,65 @@ def detect_isolation() -> Isolation:
         failures.append(f"mode {mode.name} failed: {why}")
     mode = replace(modes[-1], cgroups=cgroups)
     return replace(mode, notes=_notes(mode, failures))
+
+
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
+DEVICE_LINKS = (("/dev/fd", "/proc/self/fd"), ("/dev/stdin", "/proc/self/fd/0"), ("/dev/stdout", "/proc/self/fd/1"),
+                ("/dev/stderr", "/proc/self/fd/2"))
+
+
+@lru_cache(maxsize=1)
+def candidate_import_path() -> tuple[str, ...]:
+    """The import path ``python3 sol.py`` gets with this interpreter (that of ``python -I``, which
+    leaves out the script's folder; symlinks resolved), measured once. The harness runs with ``-S``
+    (its site processing, .pth files included, would cost more than the rest of a candidate's start)
+    and hands this path to the candidate."""
+    listing = subprocess.run([sys.executable, "-I", "-c", "import sys; print('\\0'.join(sys.path))"],
+                             capture_output=True, text=True, check=True).stdout.rstrip("\n")
+    return tuple(os.path.realpath(entry) for entry in listing.split("\0") if entry)
+
+
+@dataclass(frozen=True)
+class FilesystemView:
+    """What a candidate sees of the host in a mount namespace, all of it read-only: ``binds`` (at the
+    same paths), ``symlinks`` ((path, target)), ``devices``; plus its own /proc where it has a PID
+    namespace, and its private tmpfs (W, /tmp, /var/tmp, /dev/shm)."""
+
+    binds: tuple[str, ...]
+    symlinks: tuple[tuple[str, str], ...]
+    devices: tuple[str, ...] = DEVICES
+
+    def job(self, proc: bool) -> dict:
+        return {"binds": list(self.binds), "symlinks": [list(pair) for pair in self.symlinks],
+                "devices": list(self.devices), "proc": proc}
+
+
+@lru_cache(maxsize=1)
+def filesystem_view() -> FilesystemView:
+    """The system folders (``SYSTEM_DIRS``), the Python installation (prefixes, the interpreter's
+    folder) and every folder of :func:`candidate_import_path`, wherever they are installed (under
+    /tmp too), minus any folder holding this project's own code. Nested folders are bound once."""
+    wanted = [*SYSTEM_DIRS, sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+              os.path.dirname(os.path.realpath(sys.executable)), *candidate_import_path()]
+    symlinks, binds = list(DEVICE_LINKS), []
+    for path in wanted:
+        if os.path.islink(path) and os.path.dirname(path) == "/":  # /bin -> usr/bin on merged-/usr systems
+            symlinks.append((path, os.readlink(path)))
+            continue
+        path = os.path.realpath(path)
+        if not os.path.exists(path) or _contains(path, str(HARNESS.resolve())):
+            continue
+        binds.append(path)
+    kept: list[str] = []
+    for path in sorted(set(binds), key=len):
+        if not any(_contains(outer, path) for outer in kept):
+            kept.append(path)
+    return FilesystemView(tuple(kept), tuple(dict.fromkeys(symlinks)))
+
+
+def _contains(folder: str, path: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 class OutputSpool(Protocol):
@@ -236,9 +300,11 @@ def _job(code: str, tests: dict, limits: Limits, isolation: Isolation, workdir: 
         "output_bytes": limits.output_limit_mb << 20,
         "nproc": limits.max_processes,
         "workdir": workdir,
-        "private_mounts": isolation.private_mounts,
         "workdir_bytes": limits.workdir_bytes(input_bytes),
         "tmp_bytes": PRIVATE_TMP_MB << 20,
+        "sys_path": list(candidate_import_path()),
+        "view": filesystem_view().job(proc=isolation.pid_namespace) if isolation.private_mounts else None,
+        "userns": isolation.user_namespace,
         "uid": None,
         "gid": None,
     }
@@ -320,32 +386,36 @@ def run_candidate(code: str, tests: dict, limits: Limits = Limits(), isolation: 
     job = _job(code, tests, limits, isolation, workdir, input_bytes)
     cgroup = None
     try:
-        with open(os.path.join(workdir, "job.json"), "w", encoding="utf-8") as handle:
-            json.dump(job, handle)
+        with open(os.path.join(workdir, "job"), "wb") as handle:
+            marshal.dump(job, handle)
         if tests["kind"] == "checker":
             shutil.copyfile(tests["cases_file"], os.path.join(workdir, "cases.jsonl"))
         os.chmod(workdir, 0o700)
         if job["uid"] is not None and not isolation.private_mounts:
             os.chown(workdir, job["uid"], job["gid"])
         env = dict(_SCRUBBED_ENV, HOME=workdir, TMPDIR=workdir)
-        command = [*isolation.prefix, sys.executable, "-I", str(HARNESS)]
+        command = [*isolation.prefix, sys.executable, "-I", "-S", str(HARNESS)]
         if isolation.cgroups.available:
             cgroup = isolation.cgroups.candidate(limits.candidate_memory_bytes(input_bytes),
                                                  limits.max_processes + 1)  # + the unshare process
             command = cgroup.command_prefix() + command
-        proc = subprocess.Popen(
-            command,
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-        )
-        memory_tripped = _memory_tripped(cgroup)
-        result = _collect(proc, _output_judge(tests, outputs_to), n_tests,
-                          started + limits.candidate_deadline_s(n_tests), memory_tripped)
+        # reports come back on a socket: unlike a pipe, no process can open it again through /proc
+        reports, harness_end = socket.socketpair()
+        with reports, harness_end:
+            proc = subprocess.Popen(
+                command,
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=harness_end,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+            harness_end.close()
+            memory_tripped = _memory_tripped(cgroup)
+            result = _collect(proc, reports, _output_judge(tests, outputs_to), n_tests,
+                              started + limits.candidate_deadline_s(n_tests), memory_tripped)
         if result.verdict != "memory_limit" and memory_tripped():  # e.g. the harness itself was killed
             result = SandboxResult("memory_limit", result.tests_run, _MEMORY_DETAIL)
     finally:
@@ -364,29 +434,39 @@ def _memory_tripped(cgroup: CandidateCgroup | None) -> Callable[[], bool]:
 _MEMORY_DETAIL = "the candidate's processes together exceeded its memory limit (cgroup)"
 
 
-def _collect(proc: subprocess.Popen, judge_output, n_tests: int, deadline: float,
+_HEADER_MAX = 100  # bytes of a report's header line
+_STATUSES = ("ok", "wrong_answer", "runtime_error", "timeout", "memory_limit", "output_limit", "setup_error")
+
+
+def _collect(proc: subprocess.Popen, reports: socket.socket, judge_output, n_tests: int, deadline: float,
              memory_tripped: Callable[[], bool]) -> SandboxResult:
     """Read the harness's per-test reports, judge each output (``judge_output(test, out)`` returns
     ``None`` or ``(verdict, detail)``), stop at the first failure or the deadline.
 
+    A report is ``b"<test> <status> <len out> <len error>\\n"``, then the output and error bytes.
+    Only the next test's report is accepted: anything else ends the candidate as ``runtime_error``.
     A test during which the cgroup's memory bound killed a process is ``memory_limit``, whatever the
     candidate printed after that (checked at each report, so later tests do not run)."""
-    buffer = b""
+    buffer = bytearray()
     tests_run = 0
-    fd = proc.stdout.fileno()
     try:
         while True:
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                report = json.loads(line)
-                if "setup_error" in report:
-                    raise SandboxError(f"the sandbox could not start: {report['setup_error']}")
+            while True:
+                frame = _next_frame(buffer)
+                if frame is None:
+                    break
+                (index, status, out, error), buffer = frame
+                if status == "setup_error":
+                    raise SandboxError(f"the sandbox could not start: {error}")
+                if index != tests_run:
+                    return SandboxResult("runtime_error", tests_run + 1,
+                                         f"report for test {index} where test {tests_run} was due")
                 tests_run += 1
                 if memory_tripped():
                     return SandboxResult("memory_limit", tests_run, _MEMORY_DETAIL)
-                if report["status"] != "ok":
-                    return SandboxResult(report["status"], tests_run, report.get("error", "")[-500:])
-                failure = judge_output and judge_output(report["test"], report["out"])
+                if status != "ok":
+                    return SandboxResult(status, tests_run, error[-500:])
+                failure = judge_output and judge_output(index, out)
                 if failure:
                     return SandboxResult(failure[0], tests_run, failure[1])
                 if tests_run == n_tests:
@@ -394,16 +474,34 @@ def _collect(proc: subprocess.Popen, judge_output, n_tests: int, deadline: float
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return SandboxResult("timeout", tests_run + 1, "wall-clock deadline of the candidate")
-            ready, _, _ = select.select([fd], [], [], remaining)
+            ready, _, _ = select.select([reports], [], [], remaining)
             if ready:
-                chunk = os.read(fd, 1 << 20)
+                chunk = reports.recv(1 << 20)
                 if not chunk:  # the harness ended without reporting every test
                     if _exit_status(proc) == JOIN_FAILED_EXIT:
                         raise SandboxError("could not move the candidate into its cgroup")
                     return SandboxResult("runtime_error", tests_run + 1, "the sandbox ended early")
                 buffer += chunk
-    except (json.JSONDecodeError, KeyError, IndexError) as exc:
+    except ValueError as exc:
         return SandboxResult("runtime_error", tests_run + 1, f"garbled sandbox report: {exc}")
     finally:
         _kill_group(proc)
-        proc.stdout.close()
+
+
+def _next_frame(buffer: bytearray) -> tuple[tuple[int, str, str, str], bytearray] | None:
+    """The first complete report in ``buffer`` and what follows it; None until it is complete."""
+    end = buffer.find(b"\n", 0, _HEADER_MAX)
+    if end < 0:
+        if len(buffer) >= _HEADER_MAX:
+            raise ValueError(f"header {buffer[:40]!r}...")
+        return None
+    fields = buffer[:end].split(b" ")
+    if len(fields) != 4 or fields[1].decode("ascii", errors="replace") not in _STATUSES:
+        raise ValueError(f"header {bytes(buffer[:end])!r}")
+    index, out_len, error_len = int(fields[0]), int(fields[2]), int(fields[3])
+    body_end = end + 1 + out_len + error_len
+    if len(buffer) < body_end:
+        return None
+    out = buffer[end + 1:end + 1 + out_len].decode("utf-8", errors="replace")
+    error = buffer[end + 1 + out_len:body_end].decode("utf-8", errors="replace")
+    return (index, fields[1].decode(), out, error), buffer[body_end:]
