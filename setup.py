@@ -9,7 +9,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10,<3.13",
-    packages=find_packages(include=["corpo_advantage*", "data_prep*", "recipe*"]),
+    packages=find_packages(include=["corpo_advantage*", "corpo_sampling*", "data_prep*", "recipe*"]),
     package_data={"recipe.corpo": ["config/*.yaml"]},
     install_requires=[
         # verl internals are used (estimator registry, v1 trainer): pinned on purpose.
@@ -25,9 +25,9 @@ setup(
         # SortedList; every other prelude import is standard library). `convert` skips a row whose
         # prelude imports anything not installed, naming the module.
         "sortedcontainers>=2.4",
-        "matplotlib",  # recipe.corpo.plot_diagnostics
-        "tensorboard",  # recipe.corpo.plot_diagnostics reads verl's tensorboard logs
-        "tabulate",  # recipe.corpo.results_table (Markdown tables)
+        "matplotlib",  # recipe.corpo.reports.plot_diagnostics
+        "tensorboard",  # recipe.corpo.reports.plot_diagnostics reads verl's tensorboard logs
+        "tabulate",  # recipe.corpo.reports.results_table (Markdown tables)
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100", "pytest-timeout"],

@@ -1,4 +1,10 @@
-"""``python -m data_prep``: convert, generate, label, pairs, audit.
+"""``python -m data_prep``: the data pipeline's stages, in order (each stage is a folder here).
+
+    1. convert  (data_prep/convert/):  raw dataset rows -> problems.jsonl (statement, tests, judge rule)
+    2. generate (data_prep/generate/): problems -> your model's generations (corpo_sampling's engine)
+    3. label    (data_prep/label/):    generations -> labelled responses (run in data_prep/label/sandbox/)
+    4. pairs    (data_prep/pairs/):    labelled responses -> train / val parquet files (data_prep/formats/)
+    audit (data_prep/label/audit.py):  the datasets' known-good and known-bad programs through stage 3
 
     python -m data_prep convert  --format codeforces --input 'data/train-*.parquet' --out problems.jsonl
     python -m data_prep generate --problems problems.jsonl --model PATH --n 8 --out generations.jsonl
@@ -20,10 +26,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from data_prep.io import DataError, count_records, expand_inputs, write_json_atomic, write_parquet_atomic, write_table
-from data_prep.report import format_table
-from data_prep.sampling import add_engine_arguments
-from data_prep.sources import FORMATS
+from corpo_sampling.engine import add_engine_arguments
+from data_prep.convert.sources import FORMATS
+from data_prep.formats.io import (
+    DataError,
+    count_records,
+    expand_inputs,
+    write_json_atomic,
+    write_parquet_atomic,
+    write_records,
+)
+from data_prep.formats.text_table import format_table
 
 
 def _summary_path(out: Path) -> Path:
@@ -31,8 +44,8 @@ def _summary_path(out: Path) -> Path:
 
 
 def _convert_options(args):
-    from data_prep.sources import ConvertOptions
-    from data_prep.sources.generated_tests import GeneratedTests
+    from data_prep.convert.sources import ConvertOptions
+    from data_prep.convert.sources.generated_tests import GeneratedTests
 
     if args.generated_tests and args.format != "codeforces":
         raise DataError(args.generated_tests[0], None, None, "--generated-tests is for --format codeforces")
@@ -49,7 +62,7 @@ def _row_bar(paths, desc):
 
 
 def cmd_convert(args) -> dict:
-    from data_prep.convert import convert
+    from data_prep.convert.converter import convert
 
     paths = expand_inputs(args.input)
     options = _convert_options(args)
@@ -63,8 +76,8 @@ def cmd_convert(args) -> dict:
 def cmd_audit(args) -> dict:
     from collections import Counter
 
-    from data_prep.audit import agreement_table, audit, dataset_jobs, file_jobs
-    from data_prep.sandbox import detect_isolation
+    from data_prep.label.audit import agreement_table, audit, dataset_jobs, file_jobs
+    from data_prep.label.sandbox.run import detect_isolation
 
     if bool(args.format) == bool(args.problems):
         build_parser().error("audit needs either --format/--input (the dataset's own programs) "
@@ -104,9 +117,9 @@ def cmd_audit(args) -> dict:
 
 
 def cmd_generate(args) -> dict:
-    from data_prep.generate import generate
-    from data_prep.sampling import engine_settings, pick_backend
-    from data_prep.schema import load_problems
+    from corpo_sampling.engine import engine_settings, pick_backend
+    from data_prep.formats.problems import load_problems
+    from data_prep.generate.generator import generate
 
     problems = list(load_problems(args.problems).values())
     try:
@@ -121,7 +134,7 @@ def cmd_generate(args) -> dict:
             done.append(rows)
             bar.update(len(rows))
     rows = [row for problem_rows in sorted(done, key=lambda r: order[r[0]["problem_id"]]) for row in problem_rows]
-    write_table(args.out, rows)
+    write_records(args.out, rows)
     print(format_table(["", "value"], [["backend", settings.backend], ["data-parallel ranks", settings.data_parallel_size],
                                        ["problems", len(problems)], ["samples", len(rows)]]))
     return {"backend": settings.backend, "model": args.model, "problems": len(problems), "samples": len(rows),
@@ -130,16 +143,16 @@ def cmd_generate(args) -> dict:
 
 
 def _label_settings(args):
-    from data_prep.labelling import LabelSettings
+    from data_prep.label.labeller import LabelSettings
 
     return LabelSettings(default_time_limit_s=args.default_time_limit, default_memory_limit_mb=args.default_memory_mb,
                          time_scale=args.time_scale, output_limit_mb=args.output_limit_mb)
 
 
 def cmd_label(args) -> dict:
-    from data_prep.labelling import ResultCache, label_generations
-    from data_prep.sandbox import detect_isolation
-    from data_prep.schema import load_problems, read_generations
+    from data_prep.formats.problems import load_problems, read_generations
+    from data_prep.label.labeller import ResultCache, label_generations
+    from data_prep.label.sandbox.run import detect_isolation
 
     problems = load_problems(args.problems)
     generations = list(read_generations(args.generations, problems))  # validates every row before running any
@@ -168,9 +181,10 @@ def cmd_label(args) -> dict:
 
 
 def cmd_pairs(args) -> dict:
-    from data_prep.audit import excluded_problems
-    from data_prep.pairing import PairSettings, plan_splits
-    from data_prep.split_set import MANIFEST, write_split_set
+    from data_prep.formats.split_set import MANIFEST, write_split_set
+    from data_prep.label.audit import excluded_problems
+    from data_prep.pairs.planning import plan_splits
+    from data_prep.pairs.selection import PairSettings
 
     settings = PairSettings(train_size=args.train_size, val_code_id_size=args.val_code_id_size,
                             val_code_ood_size=args.val_code_ood_size, val_math_ood_size=args.val_math_ood_size,

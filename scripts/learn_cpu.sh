@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Show that it learns, on a CPU: GRPO, the static baseline and CoRPO trained from one shared warm
-# start (recipe/corpo/learn/), several seeds each, through verl 0.9.1's real trainer
+# start (recipe/corpo/cpu_tasks/learn/), several seeds each, through verl 0.9.1's real trainer
 # (scripts/run_corpo_tiny_cpu.sh -> python -m recipe.corpo.main_corpo), validating during
-# training; then every final checkpoint (and the warm start) evaluated with recipe.corpo.evaluate,
-# and one report folder written by recipe.corpo.learn.report:
+# training; then every final checkpoint (and the warm start) evaluated with recipe.corpo.evaluation.evaluate,
+# and one report folder written by recipe.corpo.cpu_tasks.learn.report:
 #   report.md                the table (mean ± std over seeds, the paper's columns beside it) and
 #                            a summary generated from the numbers
 #   results.json             every run's start and end figures, checkpoints, files, wall time
@@ -23,7 +23,7 @@ started=$(date +%s)
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ -z "${PYTHON:-}" && -x "$repo/.venv/bin/python" ]]; then PYTHON="$repo/.venv/bin/python"; fi
 export PYTHON="${PYTHON:-python}"
-"$PYTHON" -c "import verl, recipe.corpo.evaluate" 2>/dev/null \
+"$PYTHON" -c "import verl, recipe.corpo.evaluation.evaluate" 2>/dev/null \
   || { echo "$PYTHON cannot import verl and this package: install it first (scripts/setup_env.sh)" >&2; exit 1; }
 "$PYTHON" -m recipe.corpo.cpu_backend.cuda_wheels --check >/dev/null \
   || { echo "CUDA builds of torchvision/torchaudio/torchcodec next to the CPU torch would break transformers: run $PYTHON -m recipe.corpo.cpu_backend.cuda_wheels" >&2; exit 2; }
@@ -38,7 +38,7 @@ swapped="${SWAPPED:-4}"
 
 echo "=== the warm start (cached; built once, a few minutes)"
 # its folder, and the prompt and answer lengths its tokenizer was checked against
-read -r ws prompt_length max_new_tokens < <("$PYTHON" -m recipe.corpo.learn.warm_start \
+read -r ws prompt_length max_new_tokens < <("$PYTHON" -m recipe.corpo.cpu_tasks.learn.warm_start \
   | "$PYTHON" -c 'import json, sys; s = json.loads(sys.stdin.read()); print(s["path"], s["prompt_length"], s["response_length"])')
 data="$ws/data"
 val=("$data/val_code_id.parquet" "$data/val_code_ood.parquet" "$data/val_math_ood.parquet")
@@ -69,10 +69,10 @@ train() {
 
 # evaluate NAME MODEL: k samples per validation prompt and SWAPPED per pair with A and B swapped
 # (order consistency), sampled as training validates (temperature 1, top-p 1, its prompt filter),
-# scored (recipe.corpo.evaluate)
+# scored (recipe.corpo.evaluation.evaluate)
 evaluate() {
   mkdir -p "$out/eval/$1"
-  OMP_NUM_THREADS=1 "$PYTHON" -m recipe.corpo.evaluate --model "$2" --val-files "${val[@]}" --run "$1" --k "$k" \
+  OMP_NUM_THREADS=1 "$PYTHON" -m recipe.corpo.evaluation.evaluate --model "$2" --val-files "${val[@]}" --run "$1" --k "$k" \
     --swapped-samples-per-prompt "$swapped" --max-prompt-length "$prompt_length" \
     --max-new-tokens "$max_new_tokens" --temperature 1.0 --top-p 1.0 --backend transformers --out "$out/eval/$1" \
     >"$out/eval/$1.log" 2>&1
@@ -115,6 +115,6 @@ done
 drain
 
 echo "=== the report"
-"$PYTHON" -m recipe.corpo.learn.report --out "$out" --warm-start "$ws" --k "$k" --steps "$steps" \
+"$PYTHON" -m recipe.corpo.cpu_tasks.learn.report --out "$out" --warm-start "$ws" --k "$k" --steps "$steps" \
   --max-new-tokens "$max_new_tokens" --seeds "${seeds[@]}" --estimators "${estimators[@]}" \
   --wall-s "$(( $(date +%s) - started ))"

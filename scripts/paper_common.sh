@@ -14,7 +14,7 @@
 #     `sdpa` is PyTorch's own: nothing to install, slower on long packed sequences)
 #   PYTHON [python]   DRY_RUN=1: print the fully composed, resolved config (YAML) and exit 0,
 #     without starting Ray (Hydra's `--cfg job --resolve`) and without the preflight.
-#   PREFLIGHT [1]: before starting Ray, `python -m recipe.corpo.preflight` checks the data files,
+#   PREFLIGHT [1]: before starting Ray, `python -m recipe.corpo.launch.preflight` checks the data files,
 #     the model, NNODES x N_GPUS_PER_NODE GPUs, vLLM and the attention kernel, and stops in
 #     seconds with what is missing and how to get it (PREFLIGHT=0 skips it).
 #
@@ -32,7 +32,7 @@
 #     prompt (temperature 0.6, top-p 0.95): verl logs val-core/<data_source>/acc/mean@16.
 #   - checkpoints every 5 steps and at the end, with the full Hugging Face model in
 #     checkpoints/global_step_N/actor/huggingface (save_contents hf_model): what
-#     `python -m recipe.corpo.evaluate --model` takes. Qwen3-8B has 8,190,735,360 parameters: a
+#     `python -m recipe.corpo.evaluation.evaluate --model` takes. Qwen3-8B has 8,190,735,360 parameters: a
 #     checkpoint is 32.8 GB of fp32 weights + 65.5 GB of Adam moments (sharded) + the Hugging Face
 #     copy, written by verl in the fp32 of the trained weights (32.8 GB): 131 GB. Only the latest is
 #     kept (trainer.max_actor_ckpt_to_keep=1; the recipe deletes the previous folder once the new
@@ -103,12 +103,12 @@ run_paper() {
     trainer.max_actor_ckpt_to_keep=1
     trainer.resume_mode=auto  # a rerun of the same command resumes (docs/resume.md)
     # verl's tensorboard logger reads TENSORBOARD_DIR in the Ray actor that runs the trainer: set
-    # it in Ray's runtime env so it reaches that actor on any node (recipe.corpo.plot_diagnostics).
+    # it in Ray's runtime env so it reaches that actor on any node (recipe.corpo.reports.plot_diagnostics).
     +ray_kwargs.ray_init.runtime_env.env_vars.TENSORBOARD_DIR="$out/tensorboard"
   )
   if [[ "${DRY_RUN:-0}" != "1" ]]; then
     if [[ "${PREFLIGHT:-1}" != "0" ]]; then
-      "$python" -m recipe.corpo.preflight --run "run_$estimator (scripts/paper_common.sh)" --data-dir "$data" \
+      "$python" -m recipe.corpo.launch.preflight --run "run_$estimator (scripts/paper_common.sh)" --data-dir "$data" \
         --model "$model" --nnodes "${NNODES:-1}" --gpus-per-node "${N_GPUS_PER_NODE:-8}" \
         --attn-implementation "$attn" -- "$@" || return 1
     fi

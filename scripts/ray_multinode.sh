@@ -24,7 +24,7 @@
 #   default; give each node on one machine its own RAY_TMPDIR. `stop` stops the processes of the
 #   node whose folder that is (nothing else: no `ray stop`) and removes its ray_current_cluster.
 # submit: the job's driver runs SCRIPT on the head node with the variables listed in
-#   recipe/corpo/ray_env.py (NNODES, N_GPUS_PER_NODE, MODEL_PATH, DATA_DIR, OUT_DIR, STEPS, PYTHON,
+#   recipe/corpo/launch/ray_env.py (NNODES, N_GPUS_PER_NODE, MODEL_PATH, DATA_DIR, OUT_DIR, STEPS, PYTHON,
 #   VERL_PLATFORM, ...) that are set here; recipe.corpo.main_corpo passes those Ray processes need on
 #   to every node. Nothing is uploaded: every node needs this package installed (pip install -e .)
 #   at the same path, and OUT_DIR, MODEL_PATH and DATA_DIR the same on every node (OUT_DIR on a
@@ -72,7 +72,7 @@ need_token() {
 claim_ray_dir() {
   [[ -e "$ray_dir/ray_current_cluster" ]] || return 0
   local pids
-  pids="$(cd "$repo" && "$python" -m recipe.corpo.ray_processes list "$ray_dir")"
+  pids="$(cd "$repo" && "$python" -m recipe.corpo.launch.ray_processes list "$ray_dir")"
   [[ -z "$pids" ]] || die "a Ray node already runs with the folder $ray_dir (processes $pids): \
 'stop' it, or give this node its own RAY_TMPDIR"
   say "removing $ray_dir/ray_current_cluster, left by a node that is gone"
@@ -143,7 +143,7 @@ case "${1:-}" in
     check_address HEAD_IP "$2"
     run "$ray_cli" status --address="$2:$port" ;;
   stop)
-    run bash -c 'cd "$1" && exec "$2" -m recipe.corpo.ray_processes stop "$3"' _ "$repo" "$python" "$ray_dir"
+    run bash -c 'cd "$1" && exec "$2" -m recipe.corpo.launch.ray_processes stop "$3"' _ "$repo" "$python" "$ray_dir"
     run rm -rf "$ray_dir/vllm_ipc" ;;
   submit)
     [[ -n "${2:-}" && -n "${3:-}" ]] || usage
@@ -154,7 +154,7 @@ case "${1:-}" in
     need_ray; need_token
     wait_for_nodes "$head_ip" "$NNODES"
     export PYTHON="$python"
-    mapfile -d '' -t job_env < <(cd "$repo" && "$python" -m recipe.corpo.ray_env)
+    mapfile -d '' -t job_env < <(cd "$repo" && "$python" -m recipe.corpo.launch.ray_env)
     no_wait=()
     if [[ "${NO_WAIT:-0}" == "1" ]]; then no_wait=(--no-wait); fi
     run "$ray_cli" job submit --address="http://$head_ip:$dashboard" "${no_wait[@]}" \

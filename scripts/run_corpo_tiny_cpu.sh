@@ -51,13 +51,13 @@ fi
 out_dir="${OUT_DIR:-$repo/outputs/tiny_cpu/$estimator-$(date +%Y%m%d-%H%M%S)}"
 mkdir -p "$out_dir" && out_dir="$(cd "$out_dir" && pwd)"
 
-tiny="$("$python" -c 'from recipe.corpo.tiny_default import ensure; print(ensure())' | tail -n 1)"
+tiny="$("$python" -c 'from recipe.corpo.cpu_tasks.tiny_default import ensure; print(ensure())' | tail -n 1)"
 
 # The CPU backend (recipe/corpo/cpu_backend), loaded in every verl process through verl's own hook.
 export VERL_USE_EXTERNAL_MODULES=recipe.corpo.cpu_backend VERL_PLATFORM=cpu
 export WANDB_MODE=disabled HYDRA_FULL_ERROR=1 TOKENIZERS_PARALLELISM=false RAY_USAGE_STATS_ENABLED=0
 export RAY_DEDUP_LOGS=0 PYTHONUNBUFFERED=1
-export TENSORBOARD_DIR="${TENSORBOARD_DIR:-$out_dir/tensorboard}"  # read by recipe.corpo.plot_diagnostics
+export TENSORBOARD_DIR="${TENSORBOARD_DIR:-$out_dir/tensorboard}"  # read by recipe.corpo.reports.plot_diagnostics
 
 # A cluster of its own: 16 logical CPUs and a fake GPU per rank (Ray refuses both when joining one).
 own_ray=(ray_kwargs.ray_init.num_cpus=16 ++ray_kwargs.ray_init.num_gpus="${N_GPUS_PER_NODE:-1}")
@@ -66,9 +66,9 @@ if [[ -n "${RAY_ADDRESS:-}" ]]; then own_ray=(); fi
 echo "[tiny cpu] estimator=$estimator rollout=$rollout steps=$steps model=$tiny/model out=$out_dir"
 cd "$out_dir"
 set +e
-# recipe.corpo.shm_cleanup: removes the /dev/shm files the run's processes leave behind (Ray kills
+# recipe.corpo.launch.shm_cleanup: removes the /dev/shm files the run's processes leave behind (Ray kills
 # the vLLM engine at the end, before it can unlink its message queues: ~400 MB per run otherwise)
-"$python" -m recipe.corpo.shm_cleanup -- \
+"$python" -m recipe.corpo.launch.shm_cleanup -- \
 timeout --kill-after=30 "${TIMEOUT_S:-900}" "$python" -m recipe.corpo.main_corpo \
   data.train_files="$tiny/data/train.parquet" \
   data.val_files="[$tiny/data/val_code_id.parquet,$tiny/data/val_code_ood.parquet,$tiny/data/val_math_ood.parquet]" \

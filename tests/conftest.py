@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.loopback_namespace import LoopbackNamespace
+from tests.helpers.loopback_namespace import LoopbackNamespace
 
 _NOTES = pytest.StashKey[list]()
 
@@ -23,7 +23,7 @@ def pytest_terminal_summary(terminalreporter, config):
 
 @pytest.fixture(scope="module")
 def loopback():
-    """A network namespace whose only address is 127.0.0.1 (tests/loopback_namespace.py) for the
+    """A network namespace whose only address is 127.0.0.1 (tests/helpers/loopback_namespace.py) for the
     module's servers; skipped, saying why, where this machine cannot make one (as the multi-node
     rehearsal always was)."""
     namespace = LoopbackNamespace()

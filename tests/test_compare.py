@@ -1,11 +1,17 @@
-"""The output comparison rule (data_prep.compare), as properties: integers exact however large,
+"""The output comparison rule (data_prep.formats.judge_rules), as properties: integers exact however large,
 whitespace never matters, a tolerance only for real numbers, yes/no and "any case" words."""
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data_prep.compare import CODE_CONTESTS, CODEFORCES, OutputRule, outputs_match, tokens_match
+from data_prep.formats.judge_rules import (
+    CODE_CONTESTS,
+    CODEFORCES,
+    OutputRule,
+    outputs_match,
+    tokens_match,
+)
 
 RULES = [CODEFORCES, CODE_CONTESTS, OutputRule(case="any"), OutputRule(case="exact")]
 rules = st.sampled_from(RULES)

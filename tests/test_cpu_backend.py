@@ -6,7 +6,7 @@ import torch
 
 from recipe.corpo.cpu_backend.hf_rollout import sample_next_token
 from recipe.corpo.cpu_backend.patches import dedupe_backend
-from tests.fresh_python import fresh_python
+from tests.helpers.fresh_python import fresh_python
 
 
 def test_greedy_and_top_k_one_pick_the_argmax_with_its_log_prob():
@@ -61,7 +61,7 @@ def test_backend_loads_through_verls_module_hook_only_when_asked():
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    from recipe.corpo.tiny_default import build
+    from recipe.corpo.cpu_tasks.tiny_default import build
 
     return build(tmp_path_factory.mktemp("tiny") / "tiny", warm_start_steps=0) / "model"
 

@@ -12,8 +12,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.data_prep_fixtures import write_jsonl
-from tests.dataset_rows import BAD, GOOD, write_code_contests, write_codeforces, write_leetcode
+from tests.helpers.data_prep_fixtures import write_jsonl
+from tests.helpers.dataset_rows import (
+    BAD,
+    GOOD,
+    write_code_contests,
+    write_codeforces,
+    write_leetcode,
+)
 
 
 def run(*args, ok=True):

@@ -7,10 +7,10 @@ import sys
 
 import pandas as pd
 
-from data_prep.generate import generate
-from data_prep.sampling import EngineSettings
-from data_prep.schema import load_problems, read_generations
-from tests.data_prep_fixtures import MATH, build_tiny_model, write_jsonl
+from corpo_sampling.engine import EngineSettings
+from data_prep.formats.problems import load_problems, read_generations
+from data_prep.generate.generator import generate
+from tests.helpers.data_prep_fixtures import MATH, build_tiny_model, write_jsonl
 
 
 def test_generate_writes_n_samples_per_problem_reproducibly(tmp_path):
@@ -38,8 +38,8 @@ def test_generate_writes_n_samples_per_problem_reproducibly(tmp_path):
         (row["problem_id"], row["sample_index"], row["response"]) for row in again)
 
 def test_solver_prompt_names_the_statements_files():
-    from data_prep.generate import solver_messages
-    from data_prep.schema import Problem
+    from data_prep.formats.problems import Problem
+    from data_prep.generate.generator import solver_messages
 
     cases = [{"input": "1\n", "output": "1\n"}]
     stdio = Problem("a", "codeforces", "Print n.", tests={"kind": "stdio", "cases": cases})

@@ -7,9 +7,10 @@ import sys
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from data_prep.io import write_parquet_atomic
-from data_prep.responses import extract_code, strip_reasoning
-from tests.data_prep_fixtures import write_jsonl
+
+from data_prep.formats.io import write_parquet_atomic
+from data_prep.formats.solver_answers import extract_code, strip_reasoning
+from tests.helpers.data_prep_fixtures import write_jsonl
 
 GOOD = {"problem_id": "p1", "source": "s", "statement": "add",
         "tests": {"kind": "stdio", "cases": [{"input": "1 2\n", "output": "3\n"}]}}

@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data_prep.pairing import PairSettings, make_splits
+from data_prep.pairs.planning import make_splits
+from data_prep.pairs.selection import PairSettings
 
 # per problem: a list of (response text id, label); text ids repeat, so duplicates occur
 problem_strategy = st.lists(st.tuples(st.integers(0, 6), st.booleans()), min_size=1, max_size=12)

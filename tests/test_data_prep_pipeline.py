@@ -9,7 +9,14 @@ import sys
 import pandas as pd
 import pytest
 
-from tests.data_prep_fixtures import MATH, build_tiny_model, code_generations, math_generations, write_jsonl, write_raw_sources
+from tests.helpers.data_prep_fixtures import (
+    MATH,
+    build_tiny_model,
+    code_generations,
+    math_generations,
+    write_jsonl,
+    write_raw_sources,
+)
 
 SIZES = ["--train-size", "8", "--val-code-id-size", "2", "--val-code-ood-size", "4", "--val-math-ood-size", "4"]
 SPLITS = ("train", "val_code_id", "val_code_ood", "val_math_ood")

@@ -11,9 +11,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from data_prep.schema import load_problems
-from tests.dataset_rows import (CODE_CONTESTS, CODE_CONTESTS_SCHEMA, DIVISOR_CHECKER, LEETCODE, write_code_contests,
-                                write_codeforces, write_leetcode)
+from data_prep.formats.problems import load_problems
+from tests.helpers.dataset_rows import (
+    CODE_CONTESTS,
+    CODE_CONTESTS_SCHEMA,
+    DIVISOR_CHECKER,
+    LEETCODE,
+    write_code_contests,
+    write_codeforces,
+    write_leetcode,
+)
 
 
 def convert(tmp_path, fmt, *inputs, out="problems.jsonl", extra=(), ok=True):

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data_prep.__main__ import main as data_prep_main
-from data_prep.io import DataError
-from data_prep.split_set import MANIFEST, check_split_set
-from tests.data_prep_fixtures import build_tokenizer
+from data_prep.formats.io import DataError
+from data_prep.formats.split_set import MANIFEST, check_split_set
+from tests.helpers.data_prep_fixtures import build_tokenizer
 
 SPLITS = ("train", "val_code_id", "val_code_ood", "val_math_ood")
 
@@ -222,7 +222,7 @@ def _long_responses(rows: int, chars: int = 10_000):
 
 
 def test_reading_holds_one_page_not_the_file(tmp_path):
-    from data_prep.io import write_parquet_atomic
+    from data_prep.formats.io import write_parquet_atomic
 
     # written as `label` writes: the project's writer keeps pages small
     write_parquet_atomic(tmp_path / "labelled.parquet", _long_responses(4096))
@@ -239,7 +239,7 @@ def test_reading_holds_one_page_not_the_file(tmp_path):
 # ---- item 8: shortfalls refilled, missing splits reported ----
 
 def test_pairs_over_the_exact_prompt_length_are_replaced(tmp_path):
-    from data_prep.rows import build_verifier_prompt
+    from data_prep.formats.verl_rows import build_verifier_prompt
 
     # a tokenizer whose merges make the templated prompt longer than the sum of its parts
     tokenizer = build_tokenizer([build_verifier_prompt("", "", "", "code")[0]["content"]] * 50)

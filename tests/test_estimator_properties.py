@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.batches import advantages_via_verl, make_batch, row_advantage
+from tests.helpers.batches import advantages_via_verl, make_batch, row_advantage
 
 reward = st.floats(min_value=-1.0, max_value=1.0, allow_nan=False, width=32)
 threshold = st.sampled_from([0.0, -0.25, 0.3, 0.5])

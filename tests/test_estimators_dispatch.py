@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from tests.batches import advantages_via_verl, make_batch, row_advantage
+from tests.helpers.batches import advantages_via_verl, make_batch, row_advantage
 
 
 def _uneven_batch():
@@ -43,7 +43,7 @@ def test_corpo_returns_equal_advantages():
     batch = make_batch(rewards, uids, lengths)
     from verl.trainer.ppo.ray_trainer import compute_advantage
 
-    from tests.batches import algorithm_config
+    from tests.helpers.batches import algorithm_config
 
     out = compute_advantage(batch, adv_estimator="corpo", config=algorithm_config())
     assert torch.equal(out.batch["advantages"], out.batch["returns"])

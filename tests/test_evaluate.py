@@ -13,11 +13,16 @@ import pytest
 import torch
 
 from corpo_advantage.reward import compute_score
-from data_prep.rows import make_row
-from tests.eval_fixtures import (  # noqa: F401 - tiny is a fixture
-    evaluate_command, read_jsonl, run_evaluate, sample_identity, tiny, val_files,
+from data_prep.formats.verl_rows import make_row
+from tests.helpers.eval_fixtures import (  # noqa: F401 - tiny is a fixture
+    evaluate_command,
+    read_jsonl,
+    run_evaluate,
+    sample_identity,
+    tiny,
+    val_files,
 )
-from tests.fresh_python import fresh_python
+from tests.helpers.fresh_python import fresh_python
 
 PROMPTS = 12  # 3 validation files x 4 rows
 ANSWERS = 2 * PROMPTS * 3  # original and swapped order, 3 samples each
@@ -132,7 +137,7 @@ def test_a_rerun_keeps_what_is_on_disk_and_repairs_a_cut_off_file(tiny, referenc
 
 
 def test_a_validation_file_left_by_another_pairs_run_stops_the_run_before_any_sample(tiny, tmp_path):
-    from data_prep.split_set import write_split_set
+    from data_prep.formats.split_set import write_split_set
 
     splits = {split: pd.read_parquet(tiny / "data" / f"{split}.parquet").to_dict("records")
               for split in ("train", "val_code_id", "val_code_ood")}

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpo_advantage.diagnostics import ADV_TOLERANCE, corpo_diagnostics
-from tests.batches import advantages_via_verl, make_batch, row_advantage
+from tests.helpers.batches import advantages_via_verl, make_batch, row_advantage
 
 # rewards the verifier's reward really gives (0.8 = \boxed{9, 1} right, -0.45 = one confident wrong
 # verdict), values whose float32 sum of 8 copies rounds, and one just below a threshold

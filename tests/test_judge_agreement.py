@@ -1,5 +1,5 @@
 """Rows in each dataset's own shape, converted by the real command, labelled by the real sandbox,
-get the verdict their reference judge gives (tests/dataset_rows.py JUDGE_CASES, the table in docs/data_prep.md)."""
+get the verdict their reference judge gives (tests/helpers/dataset_rows.py JUDGE_CASES, the table in docs/data_prep.md)."""
 
 import re
 import subprocess
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from data_prep.labelling import LabelSettings, ResultCache, label_code
-from data_prep.schema import load_problems
-from tests.data_prep_fixtures import write_raw_sources
-from tests.dataset_rows import JUDGE_CASES
+from data_prep.formats.problems import load_problems
+from data_prep.label.labeller import LabelSettings, ResultCache, label_code
+from tests.helpers.data_prep_fixtures import write_raw_sources
+from tests.helpers.dataset_rows import JUDGE_CASES
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "data_prep.md"
 #: the reference judge's verdict -> what our labeller must say

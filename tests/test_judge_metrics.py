@@ -5,8 +5,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_prep.rows import build_verifier_prompt, swap_candidates
-from recipe.corpo.judge_metrics import answered, brier, order_consistency, verdict
+from data_prep.formats.verl_rows import build_verifier_prompt, swap_candidates
+from recipe.corpo.reports.judge_metrics import (
+    answered,
+    brier,
+    order_consistency,
+    verdict,
+)
 
 
 def _sample(a, b, order="original"):

@@ -20,9 +20,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data_prep.labelling import ResultCache
-from tests.data_prep_fixtures import response, write_jsonl
-from tests.host_watch import leftovers
+from data_prep.label.labeller import ResultCache
+from tests.helpers.data_prep_fixtures import response, write_jsonl
+from tests.helpers.host_watch import leftovers
 
 ROOT = Path(__file__).resolve().parents[1]
 N_CANDIDATES = 24

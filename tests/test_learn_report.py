@@ -1,6 +1,6 @@
-"""The report of scripts/learn_cpu.sh (recipe/corpo/learn/report.py) on hand-made samples and logs.
+"""The report of scripts/learn_cpu.sh (recipe/corpo/cpu_tasks/learn/report.py) on hand-made samples and logs.
 
-The samples are in the format ``recipe.corpo.evaluate`` writes; the logs are written by verl
+The samples are in the format ``recipe.corpo.evaluation.evaluate`` writes; the logs are written by verl
 0.9.1's own tracker (tensorboard backend), as a training run does.
 """
 
@@ -13,7 +13,7 @@ import sys
 import pytest
 from verl.utils.tracking import Tracking
 
-from recipe.corpo.results_table import TABLE_ROWS
+from recipe.corpo.reports.results_table import TABLE_ROWS
 
 K = 2
 SEEDS = (0, 1)
@@ -75,7 +75,7 @@ def report(tmp_path, monkeypatch):
         for seed in SEEDS:
             _log(monkeypatch, out / "runs" / f"{estimator}-s{seed}" / "tensorboard", failed_pos, 0.03 + 0.01 * seed)
     result = subprocess.run(
-        [sys.executable, "-m", "recipe.corpo.learn.report", "--out", str(out), "--warm-start", str(tmp_path / "ws"),
+        [sys.executable, "-m", "recipe.corpo.cpu_tasks.learn.report", "--out", str(out), "--warm-start", str(tmp_path / "ws"),
          "--k", str(K), "--steps", "10", "--max-new-tokens", "16", "--seeds", *map(str, SEEDS),
          "--estimators", "grpo", "corpo", "--wall-s", "123.4"],
         capture_output=True, text=True, timeout=300,

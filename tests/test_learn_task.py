@@ -1,4 +1,4 @@
-"""The CPU learning task (recipe/corpo/learn/task.py): labels right by execution, splits disjoint, no shortcut.
+"""The CPU learning task (recipe/corpo/cpu_tasks/learn/task.py): labels right by execution, splits disjoint, no shortcut.
 
 "No shortcut": a judge that does not read the problem cannot beat chance. Checked with the
 positions, the candidates' lengths, and naive Bayes classifiers over the candidates' tokens (each
@@ -17,12 +17,12 @@ from collections import Counter, defaultdict
 import pandas as pd
 import pytest
 
-from data_prep.labelling import label_math
-from data_prep.rows import DATA_SOURCES
-from data_prep.sandbox import run_candidate
-from data_prep.schema import Problem as DataProblem
-from data_prep.split_set import check_split_set
-from recipe.corpo.learn import task
+from data_prep.formats.problems import Problem as DataProblem
+from data_prep.formats.split_set import check_split_set
+from data_prep.formats.verl_rows import DATA_SOURCES
+from data_prep.label.labeller import label_math
+from data_prep.label.sandbox.run import run_candidate
+from recipe.corpo.cpu_tasks.learn import task
 
 SIZES = {"train": 2000, "val_code_id": 200, "val_code_ood": 200, "val_math_ood": 200}
 
@@ -48,7 +48,7 @@ def _pair(row: dict) -> dict:
             "problem_id": row["extra_info"]["problem_id"]}
 
 
-def _problems() -> dict[str, task.Problem]:
+def _problems() -> dict[str, task.FunctionTask]:
     return {problem.problem_id: problem for problem in task.problems()}
 
 

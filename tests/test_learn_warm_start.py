@@ -1,4 +1,4 @@
-"""The learning runs' warm start (recipe/corpo/learn/warm_start.py): the noisy teacher and the cache."""
+"""The learning runs' warm start (recipe/corpo/cpu_tasks/learn/warm_start.py): the noisy teacher and the cache."""
 
 from __future__ import annotations
 
@@ -11,9 +11,15 @@ import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from corpo_advantage.reward import compute_score
-from recipe.corpo.learn import task
-from recipe.corpo.learn.warm_start import (
-    COMPLETE_MARKER, PROMPT_TOKENS, RESPONSE_TOKENS, Settings, ensure, prompt_text, teacher_answer,
+from recipe.corpo.cpu_tasks.learn import task
+from recipe.corpo.cpu_tasks.learn.warm_start import (
+    COMPLETE_MARKER,
+    PROMPT_TOKENS,
+    RESPONSE_TOKENS,
+    Settings,
+    ensure,
+    prompt_text,
+    teacher_answer,
 )
 
 SMALL = Settings(steps=2, hedge_steps=1, batch_size=4, hidden=32, layers=1, heads=1)

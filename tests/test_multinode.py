@@ -2,10 +2,10 @@
 
 A Ray cluster of two nodes started by ``scripts/ray_multinode.sh head`` and ``worker 127.0.0.1``
 (token authentication on, the token in a file of the test's own) inside a network namespace whose
-only address is 127.0.0.1 (tests/loopback_namespace.py: Ray keeps 127.0.0.1 there, and nothing can
+only address is 127.0.0.1 (tests/helpers/loopback_namespace.py: Ray keeps 127.0.0.1 there, and nothing can
 collide with a port or a Ray outside it). The tiny CoRPO run is submitted to it as a Ray job with
 one FSDP rank per node (world size 2); its two-shard checkpoint is evaluated by
-``recipe.corpo.evaluate`` (verl's model merger); a second run, whose worker node is killed during a
+``recipe.corpo.evaluation.evaluate`` (verl's model merger); a second run, whose worker node is killed during a
 step, must fail with a clear error in bounded time. The test stops the cluster by its process ids
 and checks that nothing is left: no process, no ``ray_current_cluster`` file, no folder.
 """
@@ -27,11 +27,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from recipe.corpo import ray_processes
-from recipe.corpo.tiny_default import ensure as ensure_tiny_default
-from tests.loopback_namespace import LoopbackNamespace
-from tests.tiny_run import DEFAULT_ADDRESS_FILE
-from tests.tiny_run_log import step_metrics
+from recipe.corpo.launch import ray_processes
+from recipe.corpo.cpu_tasks.tiny_default import ensure as ensure_tiny_default
+from tests.helpers.loopback_namespace import LoopbackNamespace
+from tests.helpers.tiny_run import DEFAULT_ADDRESS_FILE
+from tests.helpers.tiny_run_log import step_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "ray_multinode.sh"
@@ -165,7 +165,7 @@ def test_evaluate_merges_the_checkpoint_of_two_ranks(cluster, two_node_run, tmp_
     step_dir = two_node_run["out"] / "checkpoints" / "global_step_2"
     val_files = sorted(str(p) for p in (cluster.tiny_home / "data").glob("val_*.parquet"))
     result = subprocess.run(
-        [sys.executable, "-m", "recipe.corpo.evaluate", "--model", str(step_dir), "--val-files", *val_files,
+        [sys.executable, "-m", "recipe.corpo.evaluation.evaluate", "--model", str(step_dir), "--val-files", *val_files,
          "--run", "TwoNodes", "--k", "2", "--max-new-tokens", "8", "--temperature", "1.0", "--backend", "transformers",
          "--out", str(tmp_path)],
         capture_output=True, text=True, timeout=600, cwd=REPO,

@@ -1,8 +1,8 @@
-"""recipe.corpo.node_watch: the error a run fails with when a node dies (the watch itself runs in tests/test_multinode.py)."""
+"""recipe.corpo.launch.node_watch: the error a run fails with when a node dies (the watch itself runs in tests/test_multinode.py)."""
 
 from ray.core.generated.common_pb2 import NodeDeathInfo
 
-from recipe.corpo.node_watch import NodeDiedError
+from recipe.corpo.launch.node_watch import NodeDiedError
 
 
 def test_the_error_names_the_node_rays_reason_and_the_way_back():

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recipe.corpo.pass_at_k import pass_at_k
+from recipe.corpo.reports.pass_at_k import pass_at_k
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import sys
 import pytest
 from verl.utils.tracking import Tracking
 
-from recipe.corpo.plot_diagnostics import PANELS, read_scalars, series
+from recipe.corpo.reports.plot_diagnostics import PANELS, read_scalars, series
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -36,7 +36,7 @@ def test_plot_command_writes_one_png_per_panel(monkeypatch, tmp_path):
     grpo = _fake_run(monkeypatch, tmp_path / "grpo", 0.1)
     corpo = _fake_run(monkeypatch, tmp_path / "corpo", 0.0)
     result = subprocess.run(
-        [sys.executable, "-m", "recipe.corpo.plot_diagnostics", "--run", f"GRPO={grpo}", "--run", f"CoRPO={corpo}",
+        [sys.executable, "-m", "recipe.corpo.reports.plot_diagnostics", "--run", f"GRPO={grpo}", "--run", f"CoRPO={corpo}",
          "--out", str(tmp_path / "plots")],
         capture_output=True, text=True, timeout=120,
     )

@@ -2,7 +2,7 @@
 
 from importlib.metadata import entry_points
 
-from tests.fresh_python import fresh_python
+from tests.helpers.fresh_python import fresh_python
 
 CHECK = """
 import verl

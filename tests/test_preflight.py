@@ -1,4 +1,4 @@
-"""The paper runs' preflight (recipe.corpo.preflight): what is missing, and how to get it, in seconds.
+"""The paper runs' preflight (recipe.corpo.launch.preflight): what is missing, and how to get it, in seconds.
 
 The script test runs ``scripts/run_corpo_qwen3_8b.sh`` as a user would on a machine without the
 paper's hardware (this one, CI): no data, the default Hub model with the Hub unreachable, no GPUs.
@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from recipe.corpo import preflight, ray_processes
-from tests.loopback_namespace import assert_loopback_only
-from tests.tiny_run import address_files, read_default_address
+from recipe.corpo.launch import preflight, ray_processes
+from recipe.corpo.launch.installed import installed_version
+from tests.helpers.loopback_namespace import assert_loopback_only
+from tests.helpers.tiny_run import address_files, read_default_address
 
 REPO = Path(__file__).resolve().parents[1]
 UNREACHABLE_HUB = "http://127.0.0.1:9"  # the discard port: connection refused at once
@@ -59,7 +60,7 @@ def test_the_paper_script_stops_in_seconds_saying_what_is_missing(tmp_path):
     gpus_here, _ = preflight._local_gpus()
     if gpus_here < 8:
         assert f"GPUs: NNODES=1 x N_GPUS_PER_NODE=8 = 8 GPUs needed, {gpus_here} found" in message
-    if preflight._installed("vllm") is None:
+    if installed_version("vllm") is None:
         assert "vLLM: " in message and "pip install -e '.[vllm]'" in message
     if importlib.util.find_spec("flash_attn") is None:
         assert "flash_attn is not installed" in message and preflight.FLASH_ATTN_INSTALL in message
@@ -128,7 +129,7 @@ GCS_PORT = 6379  # Ray's default: the namespace's ports are the test's own
 #: the preflight's questions, asked from inside the namespace (RAY_ADDRESS: the cluster's address)
 ASK_CLUSTER = """
 import json, os, time
-from recipe.corpo import preflight
+from recipe.corpo.launch import preflight
 address = os.environ["RAY_ADDRESS"]
 deadline = time.monotonic() + 90
 while (found := preflight._cluster_gpus(address))[0] is None and time.monotonic() < deadline:

@@ -1,4 +1,4 @@
-"""recipe.corpo.ray_env: the one list of variables Ray processes need, and how they get there."""
+"""recipe.corpo.launch.ray_env: the one list of variables Ray processes need, and how they get there."""
 
 import subprocess
 import sys
@@ -8,7 +8,12 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from recipe.corpo.cpu_backend.hf_rollout import SKIP_SYNC_ENV
-from recipe.corpo.ray_env import RAY_PROCESS_ENV, SCRIPT_ENV, forward_to_ray, job_environment
+from recipe.corpo.launch.ray_env import (
+    RAY_PROCESS_ENV,
+    SCRIPT_ENV,
+    forward_to_ray,
+    job_environment,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,7 +53,7 @@ def test_the_job_gets_both_lists_nul_separated():
     assert job_environment({"NNODES": "2", "VERL_PLATFORM": "cpu", "STEPS": "", "HF_TOKEN": "secret"}) == {
         "NNODES": "2", "VERL_PLATFORM": "cpu"}
     env = {"PATH": "/usr/bin:/bin", "NNODES": "2", "OUT_DIR": "/a b/c", "HF_TOKEN": "secret"}
-    printed = subprocess.run([sys.executable, "-m", "recipe.corpo.ray_env"], env=env, cwd=REPO, capture_output=True,
+    printed = subprocess.run([sys.executable, "-m", "recipe.corpo.launch.ray_env"], env=env, cwd=REPO, capture_output=True,
                              check=True).stdout
     assert printed.split(b"\0") == [b"NNODES=2", b"OUT_DIR=/a b/c", b""]
 
@@ -68,4 +73,4 @@ def test_every_variable_the_run_scripts_read_is_listed():
         text = (REPO / "scripts" / name).read_text()
         read |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", text))
     missing = read - set(SCRIPT_ENV) - set(RAY_PROCESS_ENV) - _NOT_FORWARDED
-    assert not missing, f"add these to recipe/corpo/ray_env.py: {sorted(missing)}"
+    assert not missing, f"add these to recipe/corpo/launch/ray_env.py: {sorted(missing)}"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from ray._private.services import resolve_ip_for_localhost
 
-from recipe.corpo.ray_env import RAY_PROCESS_ENV, SCRIPT_ENV
+from recipe.corpo.launch.ray_env import RAY_PROCESS_ENV, SCRIPT_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "ray_multinode.sh"

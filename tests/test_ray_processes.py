@@ -1,10 +1,10 @@
-"""recipe.corpo.ray_processes: a node's processes, by its Ray folder, and nothing else; stop and kill them."""
+"""recipe.corpo.launch.ray_processes: a node's processes, by its Ray folder, and nothing else; stop and kill them."""
 
 import subprocess
 import sys
 import time
 
-from recipe.corpo import ray_processes
+from recipe.corpo.launch import ray_processes
 
 HOLD_FILE = "import sys, time; f = open(sys.argv[1], 'w'); print('up', flush=True); time.sleep(120)"
 IGNORE_TERM = "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(120)"
@@ -42,6 +42,6 @@ def test_the_caller_and_its_parents_are_never_stopped(tmp_path):
     node = tmp_path / "ray"
     node.mkdir()
     # this interpreter is started with the folder in its arguments, as `ray_multinode.sh stop` starts it
-    result = subprocess.run([sys.executable, "-m", "recipe.corpo.ray_processes", "stop", str(node)],
+    result = subprocess.run([sys.executable, "-m", "recipe.corpo.launch.ray_processes", "stop", str(node)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "stopped 0 processes" in result.stdout, result.stderr

@@ -11,8 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data_prep.io import DataError
-from recipe.corpo.results_table import UnmatchedSamplesWarning, build_table, read_samples, summarize, write_table
+from data_prep.formats.io import DataError
+from recipe.corpo.reports.results_table import (
+    UnmatchedSamplesWarning,
+    build_table,
+    read_samples,
+    summarize,
+    write_results_table,
+)
 
 
 def _samples(run, source, labels, prompt, accs, order="original", scores=None):
@@ -52,7 +58,7 @@ def test_table_rows_columns_and_values(tmp_path):
     assert table.iloc[5]["A pass@2"] == pytest.approx(100 * 5 / 6) and table.iloc[5]["A pass@1"] == pytest.approx(50.0)
     assert math.isnan(table.iloc[1]["A pass@2"]) and table.iloc[1]["A prompts"] == 0  # no such prompts
 
-    markdown, csv, js = write_table(results, tmp_path / "out")
+    markdown, csv, js = write_results_table(results, tmp_path / "out")
     text = markdown.read_text()
     assert text.startswith("pass@2 and pass@1") and "| OOD coding | both incorrect |" in " ".join(text.split())
     assert "paper CoRPO pass@16" in text and "95.8" in text and "A order consistency" in text

@@ -171,7 +171,7 @@ ADVERSARIAL = {
 }
 
 
-@pytest.mark.timeout(120)  # a hang guard, not a speed check (scripts/bench_reward.py measures speed)
+@pytest.mark.timeout(120)  # a hang guard, not a speed check (scripts/bench/bench_reward.py measures speed)
 @pytest.mark.parametrize("response, parsable", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
 def test_megabyte_adversarial_inputs(response, parsable):
     assert len(response) >= MEGABYTE - 16

@@ -6,8 +6,14 @@ import multiprocessing
 import pytest
 from transformers import AutoTokenizer
 
-from data_prep.sampling import EngineSettings, Request, request_seed, resolve_data_parallel_size, sample
-from tests.eval_fixtures import tiny  # noqa: F401 - a fixture
+from corpo_sampling.engine import (
+    EngineSettings,
+    Request,
+    request_seed,
+    resolve_data_parallel_size,
+)
+from corpo_sampling.launcher import sample
+from tests.helpers.eval_fixtures import tiny  # noqa: F401 - a fixture
 
 
 def _requests(model, count=5, n=2, seed=0):

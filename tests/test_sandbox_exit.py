@@ -10,9 +10,10 @@ import textwrap
 
 import pytest
 
-import data_prep.sandbox as sandbox
-from data_prep.cgroups import CgroupSupport
-from data_prep.sandbox import Limits, candidate_isolations, run_candidate
+import data_prep.label.sandbox.run as sandbox
+from data_prep.label.sandbox.cgroups import CgroupSupport
+from data_prep.label.sandbox.isolation import candidate_isolations
+from data_prep.label.sandbox.run import Limits, run_candidate
 
 LIMITS = Limits(time_limit_s=2.0, memory_limit_mb=256, output_limit_mb=4)
 INPUT = "2 3\n"

@@ -3,9 +3,9 @@ through the real sandbox, including candidates that tamper with the files the ha
 
 import time
 
-from data_prep.checker import run_with_checker
-from data_prep.sandbox import Limits, run_candidate
-from tests.dataset_rows import DIVISOR_CHECKER
+from data_prep.label.checker import run_with_checker
+from data_prep.label.sandbox.run import Limits, run_candidate
+from tests.helpers.dataset_rows import DIVISOR_CHECKER
 
 LIMITS = Limits(time_limit_s=1.0, memory_limit_mb=128, output_limit_mb=4)
 FILE_TESTS = {"kind": "stdio", "cases": [{"input": "1 2\n", "output": "3\n"}, {"input": "5 5\n", "output": "10\n"}],

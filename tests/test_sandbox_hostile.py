@@ -2,7 +2,7 @@
 the sandbox, no connection where the network is isolated), labelled incorrect with the right
 verdict, and finishes in bounded time. They run through the real sandbox: fresh interpreters,
 namespaces and cgroups as detected on this machine; the memory and disk a candidate takes are
-measured from outside (:mod:`tests.host_watch`)."""
+measured from outside (:mod:`tests.helpers.host_watch`)."""
 
 import os
 import socket
@@ -12,13 +12,14 @@ from dataclasses import replace
 
 import pytest
 
-from data_prep.cgroups import CgroupSupport
-from data_prep.labelling import LabelSettings, label_generations
-from data_prep.sandbox import Limits, candidate_isolations, detect_isolation, probe, run_candidate
-from data_prep.sandbox_session import session_folder
-from data_prep.schema import Problem
-from tests.data_prep_fixtures import response
-from tests.host_watch import MB, HostWatch, leftovers
+from data_prep.formats.problems import Problem
+from data_prep.label.labeller import LabelSettings, label_generations
+from data_prep.label.sandbox.cgroups import CgroupSupport
+from data_prep.label.sandbox.isolation import candidate_isolations
+from data_prep.label.sandbox.run import Limits, detect_isolation, probe, run_candidate
+from data_prep.label.sandbox.session import session_folder
+from tests.helpers.data_prep_fixtures import response
+from tests.helpers.host_watch import MB, HostWatch, leftovers
 
 TESTS = {"kind": "stdio", "cases": [{"input": "1 2\n", "output": "3\n"}, {"input": "5 5\n", "output": "10\n"}]}
 LIMITS = Limits(time_limit_s=1.0, memory_limit_mb=128, output_limit_mb=4, max_processes=16)

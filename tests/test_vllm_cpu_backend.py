@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from recipe.corpo.cpu_backend import cuda_wheels
-from tests.fresh_python import fresh_python
+from tests.helpers.fresh_python import fresh_python
 
 CPU_BACKEND = {"VERL_USE_EXTERNAL_MODULES": "recipe.corpo.cpu_backend", "VERL_PLATFORM": "cpu"}
 

@@ -44,7 +44,7 @@ import re
 import shutil
 from pathlib import Path
 
-from data_prep.io import atomic_path
+from data_prep.formats.io import atomic_path
 
 MARKER = "corpo_checkpoint.json"
 LOGGED = "corpo_metrics_logged"
@@ -118,7 +118,7 @@ def _remove_durably(path: Path) -> None:
 
 
 def _is_ours(name: str) -> bool:
-    """The marker files and their temporary files (``data_prep.io.atomic_path``)."""
+    """The marker files and their temporary files (``data_prep.formats.io.atomic_path``)."""
     return any(name == own or name.startswith(f".{own}.") for own in (MARKER, LOGGED))
 
 

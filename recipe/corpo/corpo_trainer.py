@@ -14,7 +14,7 @@ from verl.trainer.ppo.v1 import PPOTrainerSync
 
 from corpo_advantage.diagnostics import corpo_diagnostics
 from corpo_advantage.settings import CorpoSettings
-from data_prep.split_set import check_data_files
+from data_prep.formats.split_set import check_data_files
 from recipe.corpo import checkpoints
 
 _DIAGNOSTIC_FIELDS = ["uid", "response_mask", "rm_scores", "advantages"]

@@ -17,8 +17,8 @@ from verl.utils.device import auto_set_device
 
 import corpo_advantage.plugin  # noqa: F401  (estimators registered even if entry points are disabled)
 from recipe.corpo.checkpoints import check_resume_config
-from recipe.corpo.node_watch import NodeDiedError, NodeWatch
-from recipe.corpo.ray_env import forward_to_ray
+from recipe.corpo.launch.node_watch import NodeDiedError, NodeWatch
+from recipe.corpo.launch.ray_env import forward_to_ray
 
 #: the Ray actor that runs the trainer: named, so that NodeWatch can stop it, and placed on the head
 #: node (Ray's built-in resource of the head node), beside the driver: the run's tensorboard logs are

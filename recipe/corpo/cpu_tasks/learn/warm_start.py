@@ -1,0 +1,204 @@
+"""The shared warm start of the CPU learning runs: the task's data, a small model and its tokenizer.
+
+Built locally on first use, nothing downloaded, and cached (``--out`` or ``$CORPO_LEARN_HOME``,
+default ``~/.cache/verl-corpo/learn``); a missing or incomplete cache, or one built with other
+settings, is rebuilt::
+
+    python -m recipe.corpo.cpu_tasks.learn.warm_start [--out DIR] [--force]
+
+- data: ``recipe.corpo.cpu_tasks.learn.task`` (four splits in the real data format) under ``data/``;
+- tokenizer: byte-level BPE trained on the prompts, with the tiny default's chat template; digits,
+  ``10``, operators, brackets and the variables are pieces of their own, everything between may
+  merge, so the prompt's fixed instructions cost a few tokens (a prompt is ~112 tokens);
+- model: ``LlamaForCausalLM``, 3 layers, hidden 96, 3 heads of dim 32 (~0.5M parameters). (A
+  ``qwen2`` folder would have its tokenizer replaced by transformers' ``Qwen2Tokenizer`` on loading;
+  Llama's tokenizer loads as saved.)
+- warm start, supervised next-token training on the training pairs, the loss on the answers, in
+  two stages:
+
+  1. ``steps`` steps with the right judgments, ``\boxed{9, 1}`` for a correct A and an incorrect B:
+     the model learns the format, then, after a plateau at an answer-token loss of ~0.077 (judging
+     at chance), to compare the candidates with the problem; 800 steps were too few to leave the
+     plateau, 1,600 leave it after ~750 (``stage_losses`` in the summary);
+  2. ``hedge_steps`` steps at a low learning rate with a *hedging* teacher: each judgment is
+     undecided (a score of 5) with probability ``hedge``, right otherwise.
+
+  The result answers in the format, knows more than it says: about half of its answers commit to
+  both judgments, most of those are right, and a group of 8 has mixed rewards. The ordinal reward
+  ranks a hedged failure (-0.25) above a confident error (-0.45): the partial credit that GRPO's
+  mean baseline can turn into a positive advantage for a failure, and that CoRPO never does.
+  (Training on hedged or varied scores from the start keeps the model from learning the task in
+  this budget, which is why there are two stages.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from transformers import AutoTokenizer, GenerationConfig
+
+from recipe.corpo.cpu_tasks.cache import cache_folder, ensure_built
+from recipe.corpo.cpu_tasks.learn import task
+from recipe.corpo.cpu_tasks.tiny_default import build_model, build_tokenizer, warm_start
+
+COMPLETE_MARKER = "warm_start.json"
+#: pieces the tokenizer never merges with their neighbours (see the module docstring)
+SPLIT_PATTERN = r" ?[-+*] ?|10|[0-9]|[(){},$\\]|\b[ab]\b"
+#: the runs' data.max_prompt_length and max_response_length (an answer such as \boxed{10, 3} is ~10 tokens)
+PROMPT_TOKENS = 128
+RESPONSE_TOKENS = 16
+
+
+@dataclass(frozen=True)
+class Settings:
+    task_seed: int = 0
+    seed: int = 0
+    vocab_size: int = 1024
+    hidden: int = 96
+    layers: int = 3
+    heads: int = 3
+    steps: int = 1600
+    batch_size: int = 32
+    lr: float = 1e-3
+    hedge_steps: int = 200
+    hedge_lr: float = 2e-4
+    hedge: float = 0.3
+
+
+def teacher_answer(labels: list[int], hedge: float, rng: random.Random) -> str:
+    """``\\boxed{vA, vB}``: each judgment right (9 = correct, 1 = incorrect), or undecided (5) with probability ``hedge``."""
+    scores = [5 if rng.random() < hedge else 9 if label else 1 for label in labels]
+    return f"\\boxed{{{scores[0]}, {scores[1]}}}"
+
+
+def prompt_text(tokenizer, messages) -> str:
+    return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+
+
+def build(out: Path, settings: Settings = Settings()) -> Path:
+    """Data, tokenizer and warm-started model under ``out`` (atomically: a temp dir, then a rename)."""
+    started = time.time()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".learn-", dir=out.parent))
+    try:
+        task_summary = task.build(staging / "data", settings.task_seed)
+        splits = {split: pd.read_parquet(staging / "data" / f"{split}.parquet") for split in task.SPLITS}
+        rng = random.Random(settings.seed)
+        wrappers = ["<|im_start|>user\n", "<|im_end|>\n<|im_start|>assistant\n"]
+        corpus = [m["content"] for rows in splits.values() for prompt in rows["prompt"] for m in prompt]
+        corpus += wrappers * 64 + [f"\\boxed{{{a}, {b}}}<|im_end|>" for a in range(11) for b in range(11)] * 4
+        tokenizer = build_tokenizer(corpus, settings.vocab_size, split_pattern=SPLIT_PATTERN)
+        model = build_model(
+            tokenizer, settings.seed, hidden=settings.hidden, layers=settings.layers, heads=settings.heads,
+            kv_heads=settings.heads, intermediate=4 * settings.hidden, family="llama",
+        )
+        train = splits["train"]
+
+        def examples(steps: int, hedge: float) -> list[tuple[str, str]]:
+            out = []
+            for _ in range(steps * settings.batch_size):
+                row = train.iloc[rng.randrange(len(train))]
+                labels = json.loads(row["reward_model"]["ground_truth"])["labels"]
+                out.append((prompt_text(tokenizer, row["prompt"]), teacher_answer(labels, hedge, rng) + "<|im_end|>"))
+            return out
+
+        losses: dict[str, list[float]] = {}
+
+        def progress(stage: str, steps: int):
+            def report(step: int, loss: float) -> None:
+                losses.setdefault(stage, []).append(loss)
+                if step % 100 == 99 or step == steps - 1:
+                    print(f"[learn warm start] {stage} step {step + 1}/{steps} loss {_recent(losses[stage]):.3f} "
+                          f"(mean of the last 100 steps; {time.time() - started:.0f} s)", file=sys.stderr, flush=True)
+            return report
+
+        warm_start(model, tokenizer, examples(settings.steps, 0.0), settings.steps, settings.seed, lr=settings.lr,
+                   batch_size=settings.batch_size, cosine=True, clip=1.0, weight_decay=0.0,
+                   progress=progress("right judgments", settings.steps))
+        final_loss = warm_start(
+            model, tokenizer, examples(settings.hedge_steps, settings.hedge), settings.hedge_steps, settings.seed,
+            lr=settings.hedge_lr, batch_size=settings.batch_size, clip=1.0, weight_decay=0.0,
+            progress=progress("hedging teacher", settings.hedge_steps),
+        )
+        model.save_pretrained(staging / "model")
+        model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+        model.generation_config.save_pretrained(staging / "model")
+        tokenizer.save_pretrained(staging / "model")
+        # lengths as verl sees them: the tokenizer reloaded the way verl loads it
+        reloaded = AutoTokenizer.from_pretrained(staging / "model")
+        prompt_tokens = [len(reloaded(prompt_text(reloaded, p)).input_ids) for rows in splits.values() for p in rows["prompt"]]
+        answer_tokens = len(reloaded("\\boxed{10, 10}<|im_end|>").input_ids)
+        if max(prompt_tokens) > PROMPT_TOKENS or answer_tokens > RESPONSE_TOKENS:
+            raise ValueError(f"prompts of up to {max(prompt_tokens)} tokens (limit {PROMPT_TOKENS}), answers of "
+                             f"{answer_tokens} (limit {RESPONSE_TOKENS}): raise the limits or the vocabulary size")
+        summary = {
+            "settings": dataclasses.asdict(settings),
+            "task": task_summary,
+            "vocab_size": len(tokenizer),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "warm_start_final_loss": round(final_loss, 4),
+            # answer-token loss, mean of each stage's last 100 steps; judging at chance with the
+            # format right costs ~ln(2)/9 = 0.077 in stage 1 (one bit over the ~9 answer tokens)
+            "stage_losses": {stage: round(_recent(values), 4) for stage, values in losses.items()},
+            "max_prompt_tokens": max(prompt_tokens),
+            "prompt_length": PROMPT_TOKENS,
+            "response_length": RESPONSE_TOKENS,
+            "build_s": round(time.time() - started, 1),
+        }
+        (staging / COMPLETE_MARKER).write_text(json.dumps(summary, indent=2))
+        staging.chmod(0o755)  # mkdtemp's folder is private; the cache is not
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def _recent(values: list[float], n: int = 100) -> float:
+    return sum(values[-n:]) / len(values[-n:])
+
+
+def is_complete(out: Path, settings: Settings) -> bool:
+    marker = Path(out) / COMPLETE_MARKER
+    if not marker.exists():
+        return False
+    try:
+        return json.loads(marker.read_text()).get("settings") == dataclasses.asdict(settings)
+    except json.JSONDecodeError:
+        return False
+
+
+def ensure(out: Path | None = None, force: bool = False, settings: Settings = Settings()) -> Path:
+    """The cached warm start (``$CORPO_LEARN_HOME``, else ``~/.cache/verl-corpo/learn``), built if missing,
+    incomplete or built with other settings (a few minutes)."""
+    out = Path(out) if out else cache_folder("learn", "CORPO_LEARN_HOME")
+    return ensure_built(out, lambda folder: is_complete(folder, settings), lambda folder: build(folder, settings),
+                        "learn warm start", force)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=None, help="cache folder (default: $CORPO_LEARN_HOME or ~/.cache/verl-corpo/learn)")
+    parser.add_argument("--force", action="store_true", help="rebuild even if the cache is complete")
+    for field in dataclasses.fields(Settings):
+        parser.add_argument(f"--{field.name.replace('_', '-')}", type=type(field.default), default=field.default)
+    args = parser.parse_args()
+    settings = Settings(**{field.name: getattr(args, field.name) for field in dataclasses.fields(Settings)})
+    out = ensure(args.out, args.force, settings)
+    print(json.dumps({"path": str(out), **json.loads((out / COMPLETE_MARKER).read_text())}))
+
+
+if __name__ == "__main__":
+    main()
