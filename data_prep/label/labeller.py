@@ -44,8 +44,10 @@ class LabelSettings:
 
 
 #: Bumped when a verdict for the same problem, code and limits can change (so old cache lines are
-#: not reused): 2 = integers compared exactly, yes/no words, file I/O, checkers, LeetCode's namespace.
-JUDGE_VERSION = 2
+#: not reused): 2 = integers compared exactly, yes/no words, file I/O, checkers, LeetCode's namespace;
+#: 3 = a program ends as under python3 (non-daemon threads waited for, atexit run), the interpreter's
+#: import path wherever it is installed.
+JUDGE_VERSION = 3
 
 
 def cache_key(problem: Problem, code: str, limits: Limits) -> str:
