@@ -148,8 +148,9 @@ except OSError as exc:
 print(json.dumps(seen))
 """
 
-# The judge's modules (sortedcontainers, installed with the labeller's Python under /tmp), and
-# writes into that installation (made world-writable here) and into the labeller's user's folder.
+# The judge's modules (sortedcontainers, installed with the labeller's Python under /tmp), writes into
+# that installation (made world-writable here) and into the labeller's user's folder, and the
+# project's checkout (on that Python's import path here, through a .pth file).
 IMPORTS_AND_WRITES = r"""
 import json, os
 import sortedcontainers
@@ -165,7 +166,8 @@ def attempt_write(path):
 site = os.path.dirname(os.path.dirname(sortedcontainers.__file__))
 print(json.dumps({"sorted": list(SortedList([3, 1, 2])), "module": os.path.realpath(sortedcontainers.__file__),
                   "write_import_dir": attempt_write(os.path.join(site, "planted.py")),
-                  "write_user_dir": attempt_write("USER_DIR/planted.txt")}))
+                  "write_user_dir": attempt_write("USER_DIR/planted.txt"),
+                  "checkout": sorted(os.listdir("CHECKOUT")) if os.path.isdir("CHECKOUT") else None}))
 """
 
 THREADED = """import sys, threading
@@ -183,13 +185,15 @@ AT_EXIT = "import atexit\na, b = map(int, input().split())\natexit.register(prin
 
 def _venv_under_tmp(base: Path) -> Path:
     """A venv under /tmp holding sortedcontainers (copied from this environment), its site-packages
-    world-writable so that only the sandbox keeps a candidate from writing there."""
+    world-writable so that only the sandbox keeps a candidate from writing there, and the checkout
+    on its import path (a .pth file, as some editable installs do)."""
     import sortedcontainers
 
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     site = next(venv.glob("lib/python*/site-packages"))
     shutil.copytree(Path(sortedcontainers.__file__).parent, site / "sortedcontainers")
+    (site / "checkout.pth").write_text(f"{REPO}\n")
     for path in [site, *site.rglob("*")]:
         path.chmod(path.stat().st_mode | stat.S_IWOTH | stat.S_IROTH | (stat.S_IXOTH if path.is_dir() else 0))
     return venv
@@ -246,7 +250,8 @@ def _spec(world: dict, as_root: bool) -> dict:
         "forger": {"code": FORGER.replace("SECRET", SECRET), "tests": ADD_TESTS},
         "snoop": {"code": SNOOP.replace("SECRET", SECRET).replace("PROBLEMS_PATH", str(world["problems"])),
                   "tests": ONE_TEST, "capture": True},
-        "imports_and_writes": {"code": IMPORTS_AND_WRITES.replace("USER_DIR", str(world["user_dir"])),
+        "imports_and_writes": {"code": IMPORTS_AND_WRITES.replace("USER_DIR", str(world["user_dir"]))
+                               .replace("CHECKOUT", str(REPO)),
                                "tests": ONE_TEST, "capture": True},
         "threaded": {"code": THREADED, "tests": ADD_TESTS},
         "at_exit": {"code": AT_EXIT, "tests": ADD_TESTS},
@@ -372,6 +377,7 @@ def test_the_interpreter_and_the_users_files_cannot_be_written(run, mode):
     seen = _printed(run, mode, "imports_and_writes")
     assert seen["write_import_dir"] == errno.EROFS, seen
     assert seen["write_user_dir"] in (errno.ENOENT, errno.EROFS), seen
+    assert seen["checkout"] == [], seen  # on the import path, yet hidden (an empty folder)
 
 
 @pytest.mark.parametrize("mode", ALL_MODES)

@@ -131,8 +131,9 @@ def _under(path, folder):
 def _enter_view(libc, job):
     """Build the candidate's root in a tmpfs over the host folder (the cwd), then pivot into it.
 
-    ``job["view"]``: ``binds`` (host directories or files shown read-only at the same path),
-    ``symlinks`` ((path, target), e.g. /bin -> usr/bin), ``devices`` (bound from the host's /dev),
+    ``job["view"]``: ``mounts`` in order, ``["bind", path]`` (a host folder or file shown read-only at
+    the same path) or ``["hide", path]`` (an empty read-only folder over it), ``symlinks`` ((path,
+    target), e.g. /bin -> usr/bin), ``devices`` (bound from the host's /dev),
     ``proc`` (mount a /proc for this PID namespace). Binds that land inside a private tmpfs (a
     Python installed under /tmp) get their first directory there bound read-only onto itself, so the
     candidate cannot move or shadow them. Files the parent placed in the host folder are copied
@@ -152,8 +153,12 @@ def _enter_view(libc, job):
                     open(os.open(name, os.O_RDONLY, dir_fd=host_folder), "rb") as original:
                 copy.write(original.read())
         tops = set()
-        for path in view["binds"]:
+        for kind, path in view["mounts"]:
             target = root + path
+            if kind == "hide":  # an empty, read-only folder over it
+                _mount_tmpfs(libc, target, 4096, 0o555)
+                libc.read_only(target, recursive=False)
+                continue
             if os.path.isdir(path):
                 os.makedirs(target, exist_ok=True)
             else:
