@@ -6,7 +6,8 @@
 2. Per-candidate cost with one trivial test vs a bare interpreter start (``python -I -c pass``), and
    what each isolation step adds: the sandbox with no namespace, then a network namespace, a PID
    namespace, a mount namespace with the candidate's own root, its cgroup (the detected mode), each
-   measured in interleaved rounds (every variant once per round), medians reported.
+   measured in interleaved rounds (every variant once per round), medians of wall-clock time and of
+   the CPU time of all the candidate's processes (robust to a busy machine, unlike wall time).
 3. Peak RSS of ``python -m data_prep pairs`` at two labelled-file sizes 10x apart.
 4. Peak RSS of ``python -m data_prep convert`` at two dataset sizes 10x apart.
 
@@ -16,8 +17,10 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -111,21 +114,47 @@ def isolation_steps() -> list[tuple[str, Isolation]]:
     return steps
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _reap_all() -> None:
+    """Wait for every process left to this one (as a subreaper: the sandbox's harness, orphaned when
+    its process group is killed), so that its CPU time counts in RUSAGE_CHILDREN."""
+    while True:
+        try:
+            os.wait4(-1, 0)
+        except ChildProcessError:
+            return
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def bench_trivial(rounds):
-    """Median seconds per trivial candidate: a bare interpreter start, then each isolation step;
-    interleaved (each variant once per round, in turn), so a change of load hits all of them."""
+    """Per trivial candidate, for a bare interpreter start and then each isolation step: the median
+    wall-clock seconds and the median CPU seconds of all its processes (this process is their
+    subreaper and reaps every one; kernel work done in kernel threads, such as a network namespace's
+    teardown, is not counted). Interleaved: each variant once per round, in turn, so a change of load
+    hits all of them."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     tests = {"kind": "stdio", "cases": [{"input": "", "output": ""}]}
     variants = [("bare `python -I -c pass`", None), *isolation_steps()]
-    times = {label: [] for label, _ in variants}
+    wall = {label: [] for label, _ in variants}
+    cpu = {label: [] for label, _ in variants}
     for _ in range(rounds):
         for label, isolation in variants:
-            started = time.perf_counter()
+            _reap_all()
+            cpu_before, started = _children_cpu_s(), time.perf_counter()
             if isolation is None:
                 subprocess.run([sys.executable, "-I", "-c", "pass"], check=True)
             else:
                 assert run_candidate("pass", tests, Limits(), isolation).verdict == "passed"
-            times[label].append(time.perf_counter() - started)
-    return [(label, statistics.median(times[label])) for label, _ in variants]
+            wall[label].append(time.perf_counter() - started)
+            _reap_all()
+            cpu[label].append(_children_cpu_s() - cpu_before)
+    return [(label, statistics.median(wall[label]), statistics.median(cpu[label])) for label, _ in variants]
 
 
 def write_labelled(path, rows, problems=200):
@@ -196,13 +225,15 @@ def main():
     steps = bench_trivial(args.trivial_repeat)
     print(f"\n[2] one trivial test per candidate: medians of {args.trivial_repeat} interleaved rounds "
           f"(load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs)")
-    bare = steps[0][1]
-    previous = None
-    for label, seconds in steps:
-        step = "" if previous is None else f"  step {1000 * (seconds - previous):+6.1f} ms"
-        print(f"  {label:45s}: {seconds * 1000:6.1f} ms  ratio {seconds / bare:.2f}x{step}")
-        previous = seconds
-    print(f"  the sandbox as detected vs a bare interpreter start: {steps[-1][1] / bare:.2f}x  (target <= 1.5x)")
+    print(f"  {'':45s}   {'wall':>8s} {'ratio':>6s} {'step':>8s}   {'CPU':>8s} {'ratio':>6s} {'step':>8s}")
+    (_, bare_wall, bare_cpu), previous = steps[0], None
+    for label, wall_s, cpu_s in steps:
+        step = ("", "") if previous is None else (f"{1000 * (wall_s - previous[0]):+6.1f}", f"{1000 * (cpu_s - previous[1]):+6.1f}")
+        print(f"  {label:45s}: {wall_s * 1000:6.1f} ms {wall_s / bare_wall:5.2f}x {step[0]:>8s}   "
+              f"{cpu_s * 1000:6.1f} ms {cpu_s / bare_cpu:5.2f}x {step[1]:>8s}")
+        previous = (wall_s, cpu_s)
+    print(f"  the sandbox as detected vs a bare interpreter start: {steps[-1][1] / bare_wall:.2f}x wall, "
+          f"{steps[-1][2] / bare_cpu:.2f}x CPU  (target <= 1.5x)")
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

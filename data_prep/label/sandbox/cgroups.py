@@ -99,24 +99,39 @@ Groups = list  # [(hierarchy, group, controllers)]: one candidate's group in eac
 
 
 class GroupPool:
-    """Emptied candidates' groups, kept for the next candidates: creating and removing a memory cgroup
-    costs the kernel far more than setting a group's limits again (see docs/sandbox.md)."""
+    """Candidates' groups kept for the next candidates: creating and removing a memory cgroup costs the
+    kernel far more than setting a group's limits again (see docs/sandbox.md). A group whose killed
+    processes are still exiting (a namespace's teardown waits for an RCU grace period) is set aside
+    until it is empty, so that no candidate waits for it."""
 
     def __init__(self):
         self._idle: list[Groups] = []
+        self._draining: list[Groups] = []
         self._lock = threading.Lock()
 
     def take(self) -> Groups | None:
         with self._lock:
+            still = []
+            for groups in self._draining:
+                (self._idle if _empty(groups) else still).append(groups)
+            self._draining = still
             return self._idle.pop() if self._idle else None
 
     def give_back(self, groups: Groups) -> None:
         with self._lock:
-            self._idle.append(groups)
+            (self._idle if _empty(groups) else self._draining).append(groups)
 
     def clear(self) -> None:
         with self._lock:
             self._idle.clear()
+            self._draining.clear()
+
+
+def _empty(groups: Groups) -> bool:
+    try:
+        return not any(_read(group / "cgroup.procs").strip() for _, group, _ in groups)
+    except OSError:
+        return False
 
 
 def _read(path: Path) -> str:
@@ -296,36 +311,23 @@ class CandidateCgroup:
         return self._oom_kills_total() - self._oom_kills_before
 
     def close(self) -> None:
-        """Kill every process left in the group; keep the emptied group for the next candidate."""
+        """Kill every process left in the group; keep the group for a next candidate once it is empty."""
         if not self.groups:
             return
         try:
-            if _emptied([group for _, group, _ in self.groups]):
-                self.support.pool.give_back(self.groups)
-                self.groups = []
-                return
+            for _, group, _ in self.groups:
+                _kill_members(group)
         except OSError:
-            pass
-        self.discard()
+            self.discard()
+            return
+        self.support.pool.give_back(self.groups)
+        self.groups = []
 
     def discard(self) -> None:
         """Kill what is in the group and remove it."""
         for _, group, _ in self.groups:
             _remove_group(group)
         self.groups = []
-
-
-def _emptied(groups: list[Path], timeout_s: float = 1.0) -> bool:
-    """Kill the processes of ``groups`` until none is left; False if some remain after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        for group in groups:
-            _kill_members(group)
-        if not any(_read(group / "cgroup.procs").strip() for group in groups):
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.002)
 
 
 def _kill_members(group: Path) -> None:
