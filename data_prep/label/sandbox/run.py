@@ -1,13 +1,15 @@
 """Run one untrusted candidate program against its tests, contained.
 
-Each candidate gets a fresh interpreter (``python -I``, the standalone ``harness.py``) started with
+Each candidate gets a fresh interpreter (``python -I -S``, the standalone ``harness.py``) started with
 ``subprocess`` in a new session, with a scrubbed environment, in a working directory W of its own
 (under this labeller's session folder, :mod:`data_prep.label.sandbox.session`) that is removed afterwards.
 Where the OS allows it, the interpreter starts inside fresh namespaces through ``unshare``: network
 (no interface but a down loopback, so no connection can be made), PID (the harness is the namespace's
 init: when it ends, every process the candidate left behind is killed, even one that escaped the
-process group) and mount (W becomes a private tmpfs of a fixed size, and so do /tmp, /var/tmp and
-/dev/shm); as root, also a drop to a random unprivileged uid. Where cgroups can be created
+process group) and mount (the candidate gets a root of its own: the system folders and the Python
+installation read-only, :mod:`data_prep.label.sandbox.view`, W and /tmp, /var/tmp, /dev/shm as
+private tmpfs of fixed sizes); as root, also a drop to a random unprivileged uid; in a user
+namespace, every capability dropped. Where cgroups can be created
 (:mod:`data_prep.label.sandbox.cgroups`), each candidate gets one that bounds the memory and the processes of all
 its processes together. What is available is detected once per process by :func:`detect_isolation`
 and reported by the commands.
@@ -18,8 +20,8 @@ total memory and processes (cgroup) and the size of W (tmpfs). A wall-clock dead
 candidate kills the process group (and so the namespace). If the labeller itself is killed, its
 sandboxes die with it (parent-death signal).
 
-The expected outputs stay in this process: the harness streams each test's output back and this
-module compares (:mod:`data_prep.formats.judge_rules`, by the problem's rule), stopping at the first failing
+The expected outputs stay in this process: the harness sends each test's output back on a socket
+(only the report of the test due next is accepted) and this module compares (:mod:`data_prep.formats.judge_rules`, by the problem's rule), stopping at the first failing
 test; for a problem with a checker the outputs go to :mod:`data_prep.label.checker` instead, which runs
 the checker in a sandbox of its own.
 """
