@@ -292,6 +292,8 @@ def _observed(results: dict, mode: str, case: str) -> dict:
         pytest.skip(f"{case} does not run as root in mode {mode!r}: if the sandbox failed, it would act on the host")
     if mode not in results["modes"]:
         why = results["refused"].get(mode, "it is root's mode" if mode == "root" else "not offered")
+        if results.get("note") and mode.startswith("userns"):
+            why = results["note"]  # user namespaces refused to unprivileged users: say so
         pytest.skip(f"mode {mode!r} does not work for uid {results['uid']} here: {why}")
     return results["modes"][mode][case]
 
