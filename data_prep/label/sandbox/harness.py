@@ -235,9 +235,14 @@ def _lock_down(libc, job):
 
 def _no_nested_user_namespaces():
     """In a user namespace: allow no namespace below it, which would hand the candidate a full set
-    of capabilities again (over its own mounts). Written through the host's /proc, before the view."""
-    with open("/proc/sys/user/max_user_namespaces", "w") as handle:
-        handle.write("0")
+    of capabilities again (over its own mounts, which stay locked: it could not reach the host's).
+    Written through the host's /proc, before the view; where the kernel refuses, the sandbox goes on
+    (a weaker mode would lose far more)."""
+    try:
+        with open("/proc/sys/user/max_user_namespaces", "w") as handle:
+            handle.write("0")
+    except OSError:
+        pass
 
 
 def _candidate_builtins():
