@@ -55,7 +55,8 @@ PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 FULL_BELOW_BYTES = 64 << 10  # a tmpfs with less free space than this was filled by the candidate
 REPORT_FD = 1
 
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC = 1, 2, 4, 8, 4096, 16384
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 8, 32, 4096, 16384
+ENOSYS = 38
 MNT_DETACH = 2
 MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV = 1, 2, 4
 AT_FDCWD, AT_RECURSIVE = -100, 0x8000
@@ -91,8 +92,13 @@ class _Libc:
     def read_only(self, target, recursive=True):
         """Make the mount at ``target`` (and those below it) read-only, nosuid, nodev."""
         attr = (self.ctypes.c_uint64 * 4)(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 0, 0)
-        self.check(self.libc.syscall(self.mount_setattr_nr, AT_FDCWD, target.encode(), AT_RECURSIVE if recursive else 0,
-                                     attr, self.ctypes.sizeof(attr)), "mount_setattr read-only %s" % target)
+        if self.libc.syscall(self.mount_setattr_nr, AT_FDCWD, target.encode(), AT_RECURSIVE if recursive else 0,
+                             attr, self.ctypes.sizeof(attr)) == 0:
+            return
+        if self.ctypes.get_errno() != ENOSYS:
+            self.check(-1, "mount_setattr read-only %s" % target)
+        # a kernel older than 5.12: the mount itself only (not the mounts below it)
+        self.mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
     def pivot_root_here(self):
         self.check(self.libc.syscall(self.pivot_root_nr, b".", b"."), "pivot_root")
