@@ -15,7 +15,7 @@ from data_prep.label.sandbox.cgroups import CgroupSupport
 from data_prep.label.sandbox.isolation import candidate_isolations
 from data_prep.label.sandbox.run import Limits, run_candidate
 
-LIMITS = Limits(time_limit_s=2.0, memory_limit_mb=256, output_limit_mb=4)
+LIMITS = Limits(time_limit_s=5.0, memory_limit_mb=256, output_limit_mb=4)  # generous: CI machines are busy
 INPUT = "2 3\n"
 
 PROGRAMS = {
