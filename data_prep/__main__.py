@@ -32,15 +32,11 @@ from data_prep.formats.io import (
     DataError,
     count_records,
     expand_inputs,
+    summary_path,
     write_json_atomic,
-    write_parquet_atomic,
     write_records,
 )
 from data_prep.formats.text_table import format_table
-
-
-def _summary_path(out: Path) -> Path:
-    return out.with_name(out.name.split(".")[0] + ".summary.json")
 
 
 def _convert_options(args):
@@ -107,7 +103,9 @@ def cmd_audit(args) -> dict:
               "--problems/--references)", file=sys.stderr)
     for key, title in (("failures", "problems whose tests reject their own known-good program"),
                        ("reference_timeouts", "known-good programs that timed out (not counted as wrong)"),
-                       ("accepts_known_bad", "problems whose tests accept a known-bad program")):
+                       ("accepts_known_bad", "problems whose tests accept a known-bad program"),
+                       ("checker_errors", "problems whose checker could not judge (checker_error: no label, left "
+                                          "out of pairs)")):
         if report[key]:
             print(f"\n{title}:")
             print(format_table(["problem", "reference", "verdict", "detail"],
@@ -167,7 +165,7 @@ def cmd_label(args) -> dict:
     finally:
         bar.close()
         cache.close()
-    write_parquet_atomic(args.out, rows)
+    write_records(args.out, rows)  # parquet or JSONL, by the suffix
     verdicts = Counter(row["verdict"] for row in rows)
     per_source = Counter((row["source"], row["label"]) for row in rows)
     print(format_table(["verdict", "responses"], sorted(verdicts.items())))
@@ -243,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("label", help="run each response's code against its problem's tests")
     p.add_argument("--problems", type=Path, required=True)
     p.add_argument("--generations", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True, help="labelled parquet")
+    p.add_argument("--out", type=Path, required=True, help="labelled responses: .parquet (or .jsonl)")
     _add_limit_args(p)
     p.add_argument("--cache", type=Path, help="resume cache (default: OUT.cache.jsonl)")
     p.add_argument("--no-cache", action="store_true")
@@ -312,9 +310,9 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    summary_path = {"pairs": out / "summary.json", "audit": out}.get(args.command) or _summary_path(out)
-    write_json_atomic(summary_path, summary)
-    print(f"summary saved to {summary_path}", file=sys.stderr)
+    saved_to = {"pairs": out / "summary.json", "audit": out}.get(args.command) or summary_path(out)
+    write_json_atomic(saved_to, summary)
+    print(f"summary saved to {saved_to}", file=sys.stderr)
     return 0
 
 

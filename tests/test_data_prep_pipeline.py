@@ -54,7 +54,7 @@ def pipeline(tmp_path_factory):
 
 def test_convert_skips_what_cannot_be_judged(pipeline):
     summary = json.loads((pipeline["dir"] / "problems_codeforces.summary.json").read_text())
-    assert summary["problems"] == 7
+    assert summary["problems"] == 10
     assert summary["skipped"] == {"interactive problem": 1, "executable is false": 1,
                                   "official_tests_complete is false": 1}
 
@@ -127,3 +127,12 @@ def test_split_rules(pipeline):
             a, b = content.split("## Response A")[1].split("## Response B")
             assert a.strip() != b.strip(), "identical responses paired"
             assert "Let me think about approach" not in content, "candidate reasoning not stripped"
+
+
+def test_label_writes_jsonl_when_the_output_is_named_so(pipeline, tmp_path):
+    d = pipeline["dir"]
+    out = tmp_path / "labelled.jsonl"
+    run_cli("label", "--problems", d / "problems.jsonl", "--generations", d / "generations.jsonl", "--out", out,
+            "--cache", d / "labelled.parquet.cache.jsonl")
+    rows = [json.loads(line) for line in out.read_text().splitlines()]  # JSON lines, not parquet bytes
+    assert [row["label"] for row in rows] == pd.read_parquet(d / "labelled.parquet")["label"].tolist()

@@ -28,7 +28,8 @@ parent made for this candidate, with stdout connected to the parent's report soc
    -1 with status ``setup_error``.
 
 Job kinds: ``stdio`` (a program run as ``__main__``), ``function`` (prelude + candidate + check in
-one module, as LeetCodeDataset's evaluator runs it), ``checker`` (open-r1's generated checker, run
+one module, as LeetCodeDataset's evaluator runs it: it passes only by running to its end, so a
+program that exits before check() finishes fails), ``checker`` (open-r1's generated checker, run
 on each ``{"input", "expected", "output"}`` line of ``cases.jsonl``).
 
 Statuses: ``ok``, ``wrong_answer`` (a failed assertion of a function test, a missing output file,
@@ -50,6 +51,7 @@ import sys
 
 MEMORY_ERROR_EXIT = 97  # the test child's exit code when the candidate raised MemoryError
 ASSERTION_EXIT = 98  # ... when a function test's assertion failed (a wrong answer)
+CHECK_DONE_EXIT = 96  # ... when a function test's program ran to its end (check() finished): the only pass
 CHECKER_FILES = ("input.txt", "correct_output.txt", "solution_output.txt")  # open-r1's checker arguments
 PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 FULL_BELOW_BYTES = 64 << 10  # a tmpfs with less free space than this was filled by the candidate
@@ -301,7 +303,7 @@ def _finish(status):
         except MemoryError:
             status = MEMORY_ERROR_EXIT
         except BaseException:
-            status = status or 1
+            status = 1 if status in (0, CHECK_DONE_EXIT) else status
     os._exit(status)
 
 
@@ -340,6 +342,8 @@ def _child_run(code_obj, job, stdin_path, stdout_path, stderr_path):
         status = 0
         try:
             exec(code_obj, namespace)
+            if job["kind"] == "function":
+                status = CHECK_DONE_EXIT
         except SystemExit as exc:
             status = 0 if exc.code in (None, 0) else 1
         except MemoryError:
@@ -381,7 +385,7 @@ def _status_of(wait_status, cpu_s, timed_out, cpu_limit_s):
             return "memory_limit"  # what an address-space limit looks like to C code
         return "runtime_error"
     code = os.WEXITSTATUS(wait_status)
-    if code == 0:
+    if code in (0, CHECK_DONE_EXIT):
         return "ok"
     if code == MEMORY_ERROR_EXIT:
         return "memory_limit"
@@ -520,6 +524,9 @@ def _run_test(code_obj, job, index, case):
             return "wrong_answer", b"", ("no output file %r written" % output_file if output_file
                                          else "stdout is no longer a regular file")
         return "ok", out, ""
+    if status == "ok" and job["kind"] == "function" and os.WEXITSTATUS(wait_status) != CHECK_DONE_EXIT:
+        return "runtime_error", b"", ("the program ended before check() finished (sys.exit, exit(), os._exit...): "
+                                      "LeetCodeDataset's evaluator counts it a failure")
     if status == "ok" and job["kind"] == "checker":
         out = _read("stdout.txt", 2000) or b""
         words = out.split()

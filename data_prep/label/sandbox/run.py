@@ -51,9 +51,9 @@ from data_prep.label.sandbox.session import session_folder
 from data_prep.label.sandbox.view import HARNESS, candidate_import_path, filesystem_view
 
 #: Verdicts of a labelled candidate; only ``passed`` means correct (``given``: label from the input,
-#: ``no_answer``: a math response without a final answer).
+#: ``no_answer``: a math response without a final answer; ``checker_error``: the problem's checker could not judge).
 VERDICTS = ("passed", "wrong_answer", "runtime_error", "timeout", "memory_limit", "output_limit", "no_code",
-            "no_answer", "given")
+            "no_answer", "given", "checker_error")
 
 _SCRUBBED_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
