@@ -27,6 +27,12 @@ class Isolation:
     name: str = "none"  # the mode, as docs/sandbox.md names it
     user_namespace: bool = False  # the harness is root of a user namespace: it drops every capability
 
+    @property
+    def candidates_can_forge_labels(self) -> bool:
+        """Without a mount namespace a candidate can write the labeller's cache and output files
+        (docs/sandbox.md, "What is not hidden")."""
+        return not self.private_mounts
+
     def describe(self) -> str:
         parts = [
             f"mode: {self.name}",

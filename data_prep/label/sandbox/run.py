@@ -112,14 +112,30 @@ def probe(isolation: Isolation) -> str | None:
     return None if result.verdict == "passed" else f"{result.verdict}: {result.detail.strip()[-200:]}"
 
 
+#: Names the one mode to use (docs/sandbox.md), instead of the strongest that works here.
+MODE_VARIABLE = "CORPO_SANDBOX_MODE"
+
+
 @lru_cache(maxsize=1)
 def detect_isolation() -> Isolation:
-    """Find the strongest setup that runs a trivial candidate here, and this host's cgroup support."""
+    """Find the strongest setup that runs a trivial candidate here (or the one ``$CORPO_SANDBOX_MODE``
+    names), and this host's cgroup support."""
     cgroups = detect_cgroups()
     if cgroups.available:
         atexit.register(cgroups.close)
     failures = []
     modes = candidate_isolations()
+    wanted = os.environ.get(MODE_VARIABLE)
+    if wanted:
+        named = [mode for mode in modes if mode.name == wanted]
+        if not named:
+            raise SandboxError(f"{MODE_VARIABLE}={wanted}: not a mode of this machine "
+                               f"(here: {', '.join(mode.name for mode in modes)})")
+        mode = replace(named[0], cgroups=cgroups)
+        why = probe(mode)
+        if why is not None:
+            raise SandboxError(f"{MODE_VARIABLE}={wanted}: that mode does not run here ({why})")
+        return replace(mode, notes=notes_for(mode, []))
     for mode in modes[:-1]:
         mode = replace(mode, cgroups=cgroups)
         why = probe(mode)
