@@ -69,11 +69,29 @@ def cmd_convert(args) -> dict:
     return summary
 
 
+def _sandbox(args):
+    """The isolation this run uses; stops when candidates could forge their labels there, unless
+    the code is trusted (``--trusted-code``)."""
+    from data_prep.label.sandbox.run import MODE_VARIABLE, SandboxError, detect_isolation
+
+    try:
+        isolation = detect_isolation()
+    except SandboxError as err:
+        raise SystemExit(f"sandbox: {err}") from None
+    print(f"sandbox: {isolation.describe()}", file=sys.stderr)
+    if isolation.candidates_can_forge_labels and not args.trusted_code:
+        raise SystemExit(
+            f"sandbox: mode {isolation.name} has no mount namespace: a hostile candidate could rewrite the "
+            "labeller's cache and output files and so forge its own label. Run as root in a container, or where "
+            f"user namespaces are allowed (docs/sandbox.md), or pass --trusted-code if every program is yours "
+            f"({MODE_VARIABLE} chooses a mode).")
+    return isolation
+
+
 def cmd_audit(args) -> dict:
     from collections import Counter
 
     from data_prep.label.audit import agreement_table, audit, dataset_jobs, file_jobs
-    from data_prep.label.sandbox.run import detect_isolation
 
     if bool(args.format) == bool(args.problems):
         build_parser().error("audit needs either --format/--input (the dataset's own programs) "
@@ -88,8 +106,7 @@ def cmd_audit(args) -> dict:
         if not args.references:
             build_parser().error("--problems needs --references")
         jobs = file_jobs(args.problems, args.references)
-    isolation = detect_isolation()
-    print(f"sandbox: {isolation.describe()}", file=sys.stderr)
+    isolation = _sandbox(args)
     with tqdm(desc="audit", unit="program") as bar:
         report = audit(jobs, _label_settings(args), args.workers, on_done=bar.update)
     report["skipped"] = dict(sorted(skipped.items()))
@@ -150,12 +167,10 @@ def _label_settings(args):
 def cmd_label(args) -> dict:
     from data_prep.formats.problems import load_problems, read_generations
     from data_prep.label.labeller import ResultCache, label_generations
-    from data_prep.label.sandbox.run import detect_isolation
 
     problems = load_problems(args.problems)
     generations = list(read_generations(args.generations, problems))  # validates every row before running any
-    isolation = detect_isolation()
-    print(f"sandbox: {isolation.describe()}", file=sys.stderr)
+    isolation = _sandbox(args)
     settings = _label_settings(args)
     cache_path = args.cache or Path(str(args.out) + ".cache.jsonl")
     cache = ResultCache(None if args.no_cache else cache_path)
@@ -298,6 +313,8 @@ def _add_limit_args(p) -> None:
     p.add_argument("--default-memory-mb", type=int, default=512)
     p.add_argument("--time-scale", type=float, default=1.0, help="multiply every time limit (Python is slow)")
     p.add_argument("--output-limit-mb", type=int, default=32)
+    p.add_argument("--trusted-code", action="store_true",
+                   help="run even in a sandbox mode where a hostile candidate could forge its label (no mount namespace)")
 
 
 def main(argv=None) -> int:

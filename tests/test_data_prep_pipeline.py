@@ -3,6 +3,7 @@ label with the sandbox (code) and math-verify (math), pair, and load the four fi
 RLHFDataset."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -136,3 +137,28 @@ def test_label_writes_jsonl_when_the_output_is_named_so(pipeline, tmp_path):
             "--cache", d / "labelled.parquet.cache.jsonl")
     rows = [json.loads(line) for line in out.read_text().splitlines()]  # JSON lines, not parquet bytes
     assert [row["label"] for row in rows] == pd.read_parquet(d / "labelled.parquet")["label"].tolist()
+
+
+def _label_in_mode(pipeline, tmp_path, mode, *flags):
+    d = pipeline["dir"]
+    env = dict(os.environ, CORPO_SANDBOX_MODE=mode)
+    return subprocess.run([sys.executable, "-m", "data_prep", "label", "--problems", str(d / "problems.jsonl"),
+                           "--generations", str(d / "generations.jsonl"), "--out", str(tmp_path / "out.parquet"),
+                           "--no-cache", *flags], capture_output=True, text=True, env=env)
+
+
+def test_label_refuses_a_mode_where_candidates_could_forge_their_labels(pipeline, tmp_path):
+    refused = _label_in_mode(pipeline, tmp_path, "none")
+    assert refused.returncode != 0 and "could rewrite the labeller's cache" in refused.stderr, refused.stderr
+    assert "--trusted-code" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "out.parquet").exists()
+    trusted = _label_in_mode(pipeline, tmp_path, "none", "--trusted-code")
+    assert trusted.returncode == 0, trusted.stderr
+    assert pd.read_parquet(tmp_path / "out.parquet")["label"].tolist() == \
+        pd.read_parquet(pipeline["dir"] / "labelled.parquet")["label"].tolist()
+
+
+def test_an_unknown_sandbox_mode_is_named_in_one_line(pipeline, tmp_path):
+    result = _label_in_mode(pipeline, tmp_path, "bogus")
+    assert result.returncode != 0 and "CORPO_SANDBOX_MODE=bogus: not a mode" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

@@ -54,7 +54,8 @@ from dataclasses import asdict, dataclass
 JUDGE_RULES_CHANGES = {
     2: "integers compared exactly, yes/no words, file I/O, checkers, LeetCode's namespace",
     3: "Codeforces integers compared as strings (testlib: no '+', leading zeros or '-0'); a LeetCode "
-       "program that exits before check() finishes fails; a checker that cannot judge gives checker_error",
+       "program that exits before check() finishes fails; a checker that cannot judge gives checker_error; "
+       "a program's non-daemon threads and atexit handlers run before its output is judged (as python3 runs it)",
 }
 JUDGE_RULES_VERSION = max(JUDGE_RULES_CHANGES)
 #: The verdict of a candidate whose problem's checker could not judge it (``data_prep.label.checker``):

@@ -40,7 +40,7 @@ PROBLEM_COLUMNS = ("problem_id", "source", "statement")
 #: File names a test may ask for (statement's input/output files): no paths, no dot files.
 SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 #: Names the sandbox harness uses in the candidate's directory.
-RESERVED_FILE_NAMES = frozenset({"job.json", "cases.jsonl", "stdin.txt", "stdout.txt", "stderr.txt"})
+RESERVED_FILE_NAMES = frozenset({"job", "cases.jsonl", "stdin.txt", "stdout.txt", "stderr.txt"})
 GENERATION_COLUMNS = ("problem_id", "response")
 #: The ``--format`` names of ``convert`` (its problem ids start with ``<source>/``).
 CONVERTED_SOURCES = ("code_contests", "codeforces", "leetcode")
