@@ -70,9 +70,13 @@ def corpo_diagnostics(
 
     Returns ``corpo/...`` metrics:
         failed_frac: share of rows that failed.
-        failed_pos_adv_frac: share of failed rows with A > 0 (GRPO's flaw; 0 for CoRPO and static).
+        failed_count: number of failed rows (the denominator of the next two).
+        failed_pos_adv_frac: share of failed rows with A > 0 (GRPO's flaw; 0 for CoRPO and static);
+            NaN in a batch without failures (undefined, not 0: averaged over steps, a 0 would pull
+            the mean down; average with the counts as weights, or skip the NaN).
         grpo_failed_pos_adv_frac: share of failed rows with R > group mean, i.e. those GRPO's mean
-            baseline would reinforce (the counterfactual, whatever estimator is running).
+            baseline would reinforce (the counterfactual, whatever estimator is running); NaN
+            without failures likewise.
         pos_adv_frac, neg_adv_frac: share of rows with A > 0, A < 0.
         r_count: #{A > 0} / #{A < 0} (NaN when no row has A < 0).
         r_loss: loss weight over A > 0 / loss weight over A < 0 (NaN likewise).
@@ -100,12 +104,12 @@ def corpo_diagnostics(
     failed = valid & (rewards < r_min_correct)
     grpo_reinforced = failed & (rewards > stats.mean)
 
-    failures = float(failed.sum())
     groups = stats.present
     return {
         PREFIX + "failed_frac": _share(failed, valid),
-        PREFIX + "failed_pos_adv_frac": _share(positive, failed) if failures else 0.0,
-        PREFIX + "grpo_failed_pos_adv_frac": _share(grpo_reinforced, failed) if failures else 0.0,
+        PREFIX + "failed_count": float(failed.sum()),
+        PREFIX + "failed_pos_adv_frac": _share(positive, failed),
+        PREFIX + "grpo_failed_pos_adv_frac": _share(grpo_reinforced, failed),
         PREFIX + "pos_adv_frac": _share(positive, valid),
         PREFIX + "neg_adv_frac": _share(negative, valid),
         PREFIX + "r_count": _ratio(float(positive.sum()), float(negative.sum())),

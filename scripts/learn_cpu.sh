@@ -1,120 +1,100 @@
 #!/usr/bin/env bash
-# Show that it learns, on a CPU: GRPO, the static baseline and CoRPO trained from one shared warm
-# start (recipe/corpo/cpu_tasks/learn/), several seeds each, through verl 0.9.1's real trainer
-# (scripts/run_corpo_tiny_cpu.sh -> python -m recipe.corpo.main_corpo), validating during
-# training; then every final checkpoint (and the warm start) evaluated with recipe.corpo.evaluation.evaluate,
-# and one report folder written by recipe.corpo.cpu_tasks.learn.report:
-#   report.md                the table (mean ± std over seeds, the paper's columns beside it) and
-#                            a summary generated from the numbers
-#   results.json             every run's start and end figures, checkpoints, files, wall time
-#   plots/*.png              learning curves and diagnostics, mean over seeds per estimator
-#   runs/<estimator>-s<seed>/  checkpoints, tensorboard, train.log;  eval/<run>/  scored samples
+# Can the experiment tell CoRPO from GRPO? (issue 18; docs/learn_cpu.md). On a CPU, from one shared
+# warm start (recipe/corpo/cpu_tasks/learn/): GRPO, the static baseline and CoRPO, 5 seeds each, paired, with
+# the ordinal reward and with the binary control, trained by the direct loop (one process per run,
+# no Ray; verl's compute_advantage and policy loss, our reward and diagnostics), each final
+# checkpoint evaluated as the paper does (T=0.6, top-p 0.95, both orders of every pair); then the
+# same task through verl's trainer for one seed per estimator (its curves beside the direct ones);
+# then the report (recipe.corpo.cpu_tasks.learn.report):
+#   report.md     pre-registered predictions and their verdicts, tables with paired differences
+#                 (95% bootstrap intervals over seeds and prompts, Holm), the mechanism, plots
+#   results.json  the contract of issue 18
+#   runs/<reward>-<estimator>-s<seed>/{run.json,checkpoint/}   verl/<estimator>/ (verl's runs)
 #
-#   bash scripts/learn_cpu.sh                         # everything (about an hour on 2 cores)
-#   SEEDS="0" ESTIMATORS="corpo" bash scripts/learn_cpu.sh   # one run (a quick look)
-#   bash scripts/learn_cpu.sh actor_rollout_ref.actor.optim.lr=5e-4   # overrides for every run
+#   bash scripts/learn_cpu.sh                  # everything (~40 min on 2 idle cores)
+#   SMOKE=1 OUT_DIR=/tmp/x bash scripts/learn_cpu.sh   # the same code path in ~2 min (tiny warm start)
 #
-# Environment: OUT_DIR [outputs/learn_cpu], SEEDS ["0 1 2"], ESTIMATORS ["grpo corpo_static corpo"],
-# STEPS [training steps per run, 30], PARALLEL [runs at a time, 2], K [pass@k, 16], SWAPPED [samples
-# per pair with A and B swapped, for order consistency, 4],
-# CORPO_LEARN_HOME (the warm start's cache), TIMEOUT_S [per run, 1800], PYTHON.
+# Environment: OUT_DIR [outputs/learn_cpu], SEEDS ["0 1 2 3 4"], ESTIMATORS ["grpo corpo_static corpo"],
+# REWARDS ["ordinal binary"], STEPS [100], WORKERS [runs at a time, 2], SAMPLES [per prompt in the final
+# evaluation, 16], K [pass@k, 4], VAL_PAIRS [pairs per validation set, all], VERL_STEPS [steps of each
+# verl run, 20; 0 skips them], CORPO_LEARN_HOME (the warm start's cache), PYTHON.
 set -euo pipefail
 started=$(date +%s)
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [[ -z "${PYTHON:-}" && -x "$repo/.venv/bin/python" ]]; then PYTHON="$repo/.venv/bin/python"; fi
 export PYTHON="${PYTHON:-python}"
-"$PYTHON" -c "import verl, recipe.corpo.evaluation.evaluate" 2>/dev/null \
+"$PYTHON" -c "import verl, recipe.corpo.cpu_tasks.learn.direct" 2>/dev/null \
   || { echo "$PYTHON cannot import verl and this package: install it first (scripts/setup_env.sh)" >&2; exit 1; }
-"$PYTHON" -m recipe.corpo.cpu_backend.cuda_wheels --check >/dev/null \
-  || { echo "CUDA builds of torchvision/torchaudio/torchcodec next to the CPU torch would break transformers: run $PYTHON -m recipe.corpo.cpu_backend.cuda_wheels" >&2; exit 2; }
 out="${OUT_DIR:-$repo/outputs/learn_cpu}"
 mkdir -p "$out" && out="$(cd "$out" && pwd)"
-read -r -a seeds <<<"${SEEDS:-0 1 2}"
+warm_args=()
+if [[ -n "${SMOKE:-}" ]]; then  # the same code path, small: a barely trained warm start, 2 seeds, 4 steps
+  : "${SEEDS:=0 1}" "${STEPS:=4}" "${SAMPLES:=4}" "${K:=2}" "${VAL_PAIRS:=6}" "${VERL_STEPS:=0}"
+  warm_args=(--out "$out/warm_start" --easy-steps 10 --steps 30 --calibrate-steps 5)
+fi
+read -r -a seeds <<<"${SEEDS:-0 1 2 3 4}"
 read -r -a estimators <<<"${ESTIMATORS:-grpo corpo_static corpo}"
-steps="${STEPS:-30}"
-parallel="${PARALLEL:-2}"
-k="${K:-16}"
-swapped="${SWAPPED:-4}"
+read -r -a rewards <<<"${REWARDS:-ordinal binary}"
+verl_steps="${VERL_STEPS:-20}"
+export OMP_NUM_THREADS=1
 
-echo "=== the warm start (cached; built once, a few minutes)"
-# its folder, and the prompt and answer lengths its tokenizer was checked against
-read -r ws prompt_length max_new_tokens < <("$PYTHON" -m recipe.corpo.cpu_tasks.learn.warm_start \
+echo "=== the warm start (cached; built once, minutes)"
+read -r ws prompt_length max_new_tokens < <("$PYTHON" -m recipe.corpo.cpu_tasks.learn.warm_start "${warm_args[@]}" \
   | "$PYTHON" -c 'import json, sys; s = json.loads(sys.stdin.read()); print(s["path"], s["prompt_length"], s["response_length"])')
-data="$ws/data"
-val=("$data/val_code_id.parquet" "$data/val_code_ood.parquet" "$data/val_math_ood.parquet")
+echo "    $ws ($(( $(date +%s) - started )) s)"
 
-# One training run: the CPU run script with the learning settings (extra overrides win).
-train() {
-  local estimator="$1" seed="$2" run_dir="$out/runs/$1-s$2" rc
-  local ray_tmp; ray_tmp="$(mktemp -d /tmp/corpo-learn-ray-XXXXXX)"  # this run's own Ray (short path)
+# verl's trainer on the same task, seed 0 per estimator, ordinal reward: in the background, beside the
+# direct runs (much of its start-up is waiting), the estimators at once, each with its own Ray
+verl_run() {
+  local estimator="$1" run_dir="$out/verl/$1" ray_tmp rc=0
+  ray_tmp="$(mktemp -d /tmp/corpo-learn-ray-XXXXXX)"
   rm -rf "$run_dir"
-  OUT_DIR="$run_dir" STEPS="$steps" TIMEOUT_S="${TIMEOUT_S:-1800}" RAY_TMPDIR="$ray_tmp" OMP_NUM_THREADS=1 \
+  OUT_DIR="$run_dir" STEPS="$verl_steps" TIMEOUT_S="${TIMEOUT_S:-2400}" RAY_TMPDIR="$ray_tmp" \
     bash "$repo/scripts/run_corpo_tiny_cpu.sh" \
     algorithm.adv_estimator="$estimator" algorithm.norm_adv_by_std_in_grpo=false \
-    data.train_files="$data/train.parquet" data.val_files="[$data/val_code_id.parquet]" \
-    data.seed="$seed" actor_rollout_ref.rollout.seed="$seed" \
+    data.train_files="$ws/data/train.parquet" data.val_files="[$ws/data/val_code_id.parquet]" \
+    data.seed=0 actor_rollout_ref.rollout.seed=0 \
     data.train_batch_size=16 data.max_prompt_length="$prompt_length" data.max_response_length="$max_new_tokens" \
-    actor_rollout_ref.model.path="$ws/model" \
-    actor_rollout_ref.actor.optim.lr=2e-4 \
+    actor_rollout_ref.model.path="$ws/model" actor_rollout_ref.actor.optim.lr=3e-4 \
     actor_rollout_ref.actor.ppo_mini_batch_size=16 actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=32 \
     actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=32 \
     actor_rollout_ref.rollout.n=8 actor_rollout_ref.rollout.val_kwargs.n=1 \
-    'actor_rollout_ref.actor.checkpoint.save_contents=[model,hf_model]' \
-    trainer.val_before_train=True trainer.test_freq=5 \
-    trainer.experiment_name="learn-$estimator-s$seed" \
-    "${extra[@]}" >"$run_dir.train.log" 2>&1 || rc=$?
+    actor_rollout_ref.rollout.val_kwargs.do_sample=True actor_rollout_ref.rollout.val_kwargs.temperature=0.6 \
+    actor_rollout_ref.rollout.val_kwargs.top_p=0.95 \
+    trainer.val_before_train=True trainer.test_freq=5 trainer.save_freq=-1 \
+    trainer.experiment_name="learn-$estimator" "${extra[@]}" >"$run_dir.train.log" 2>&1 || rc=$?
   rm -rf "$ray_tmp"
-  return "${rc:-0}"
+  (( rc == 0 )) || { echo "verl run $estimator failed: see $run_dir.train.log" >&2; return "$rc"; }
+  echo "    verl $estimator done ($(( $(date +%s) - started )) s)"
 }
-
-# evaluate NAME MODEL: k samples per validation prompt and SWAPPED per pair with A and B swapped
-# (order consistency), sampled as training validates (temperature 1, top-p 1, its prompt filter),
-# scored (recipe.corpo.evaluation.evaluate)
-evaluate() {
-  mkdir -p "$out/eval/$1"
-  OMP_NUM_THREADS=1 "$PYTHON" -m recipe.corpo.evaluation.evaluate --model "$2" --val-files "${val[@]}" --run "$1" --k "$k" \
-    --swapped-samples-per-prompt "$swapped" --max-prompt-length "$prompt_length" \
-    --max-new-tokens "$max_new_tokens" --temperature 1.0 --top-p 1.0 --backend transformers --out "$out/eval/$1" \
-    >"$out/eval/$1.log" 2>&1
+verl_runs() {
+  local estimator pids=() rc=0
+  mkdir -p "$out/verl"
+  for estimator in "${estimators[@]}"; do verl_run "$estimator" & pids+=($!); done
+  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  return "$rc"
 }
-
-# run up to $parallel of the queued commands at a time; fail when one fails (naming its log)
-pids=() names=()
-reap() {
-  local i
-  for i in "${!pids[@]}"; do
-    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
-      wait "${pids[$i]}" || { echo "${names[$i]} failed: see its log (above)" >&2; exit 1; }
-      echo "[$(date +%T), $(( $(date +%s) - started )) s] done: ${names[$i]}"
-      unset 'pids[i]' 'names[i]'
-    fi
-  done
-}
-queue() {  # queue NAME COMMAND...
-  while (( ${#pids[@]} >= parallel )); do sleep 2; reap; done
-  echo "[$(date +%T), $(( $(date +%s) - started )) s] started: $1"
-  "${@:2}" & pids+=($!) names+=("$1")
-}
-drain() { while (( ${#pids[@]} > 0 )); do sleep 2; reap; done; }
-
-# one run: train, then evaluate its final checkpoint
-run() {
-  train "$1" "$2" && evaluate "$1-s$2" "$out/runs/$1-s$2/checkpoints/global_step_$steps/actor/huggingface"
-}
-
 extra=("$@")
-mkdir -p "$out/runs" "$out/eval"
-echo "=== ${estimators[*]} x seeds ${seeds[*]}: $steps training steps each, then evaluation ($k samples per validation prompt); $parallel at a time"
-echo "    logs: $out/runs/<estimator>-s<seed>.train.log, $out/eval/<estimator>-s<seed>.log"
-queue "evaluating the warm start ($out/eval/warm_start.log)" evaluate warm_start "$ws/model"
-for seed in "${seeds[@]}"; do
-  for estimator in "${estimators[@]}"; do
-    queue "$estimator seed $seed (logs: $out/runs/$estimator-s$seed.train.log, $out/eval/$estimator-s$seed.log)" run "$estimator" "$seed"
-  done
-done
-drain
+verl_pid=""
+if (( verl_steps > 0 )); then
+  echo "=== verl's trainer, seed 0 per estimator, $verl_steps steps, ordinal reward, in the background (logs: $out/verl/<estimator>.train.log)"
+  verl_runs & verl_pid=$!
+fi
+
+echo "=== ${rewards[*]} x ${estimators[*]} x seeds ${seeds[*]}, direct loop (logs: $out/experiment.log)"
+val_pairs=()
+[[ -n "${VAL_PAIRS:-}" ]] && val_pairs=(--val-pairs "$VAL_PAIRS")
+"$PYTHON" -m recipe.corpo.cpu_tasks.learn.experiment --warm-start "$ws" --out "$out" --seeds "${seeds[@]}" \
+  --estimators "${estimators[@]}" --rewards "${rewards[@]}" --steps "${STEPS:-100}" --workers "${WORKERS:-2}" \
+  --samples "${SAMPLES:-16}" --ks "${K:-4}" --max-new-tokens "$max_new_tokens" "${val_pairs[@]}" \
+  2> >(grep --line-buffered -v "Loading weights\|Writing model shards" >"$out/experiment.log")
+echo "    done ($(( $(date +%s) - started )) s)"
+
+if [[ -n "$verl_pid" ]]; then
+  wait "$verl_pid" || { echo "a verl run failed (above)" >&2; exit 1; }
+fi
 
 echo "=== the report"
-"$PYTHON" -m recipe.corpo.cpu_tasks.learn.report --out "$out" --warm-start "$ws" --k "$k" --steps "$steps" \
-  --max-new-tokens "$max_new_tokens" --seeds "${seeds[@]}" --estimators "${estimators[@]}" \
-  --wall-s "$(( $(date +%s) - started ))"
+verl_arg=()
+(( verl_steps > 0 )) && verl_arg=(--verl-runs "$out/verl")
+"$PYTHON" -m recipe.corpo.cpu_tasks.learn.report --out "$out" "${verl_arg[@]}" --wall-s "$(( $(date +%s) - started ))"

@@ -53,7 +53,18 @@ def test_r_count_and_r_loss_for_corpo():
 def test_ratios_are_nan_without_negative_advantages():
     metrics = _diagnose("corpo", [0.5, 0.5], ["g", "g"], [2, 2])
     assert math.isnan(metrics["corpo/r_count"]) and math.isnan(metrics["corpo/r_loss"])
-    assert metrics["corpo/failed_pos_adv_frac"] == 0.0 and metrics["corpo/failed_frac"] == 0.0
+    assert metrics["corpo/failed_frac"] == 0.0 and metrics["corpo/failed_count"] == 0.0
+
+
+@pytest.mark.parametrize("estimator", ["grpo", "corpo_static", "corpo"])
+def test_a_batch_without_failures_has_undefined_failure_shares(estimator):
+    # no failed row: the shares over failed rows are undefined (NaN), not 0, and the count says why
+    metrics = _diagnose(estimator, [0.5, 0.9, 0.2, 0.7], ["g", "g", "h", "h"], [2, 2, 2, 2])
+    assert metrics["corpo/failed_count"] == 0.0
+    assert math.isnan(metrics["corpo/failed_pos_adv_frac"]) and math.isnan(metrics["corpo/grpo_failed_pos_adv_frac"])
+    # one failure makes them defined again
+    metrics = _diagnose(estimator, [0.5, 0.9, -0.2, 0.7], ["g", "g", "h", "h"], [2, 2, 2, 2])
+    assert metrics["corpo/failed_count"] == 1.0 and metrics["corpo/failed_pos_adv_frac"] in (0.0, 1.0)
 
 
 def test_metric_names_avoid_the_aggregators_keywords():

@@ -231,7 +231,7 @@ def test_the_optimizer_state_is_restored(runs):
 
 def test_the_diagnostics_continue_after_the_resume(runs):
     for step, metrics in step_lines(runs["second"]):
-        assert metrics["corpo/failed_pos_adv_frac"] == 0.0, step
+        assert not metrics["corpo/failed_pos_adv_frac"] > 0, step  # NaN: no failure in the batch
         for name in ("failed_frac", "grpo_failed_pos_adv_frac", "r_count", "r_loss", "correctness_mode_frac"):
             assert f"corpo/{name}" in metrics, (step, name)
     # tensorboard holds one value per step, the rerun's for the steps trained twice

@@ -118,7 +118,7 @@ def _check_training(run: dict) -> None:
 def test_corpo_trains_and_never_reinforces_a_failure(corpo_run):
     _check_training(corpo_run)
     for metrics in corpo_run["steps"].values():
-        assert metrics["corpo/failed_pos_adv_frac"] == 0.0
+        assert not metrics["corpo/failed_pos_adv_frac"] > 0  # NaN: no failure in the batch
         assert -1.0 <= metrics["critic/score/mean"] <= 1.0
 
 
@@ -145,6 +145,6 @@ def test_corpo_trains_with_verls_vllm_rollout(vllm_run):
     assert "rollout=vllm" in vllm_run["log"] and "vLLMHttpServer" in vllm_run["log"], vllm_run["log"][-3000:]
     _check_training(vllm_run)
     for metrics in vllm_run["steps"].values():
-        assert metrics["corpo/failed_pos_adv_frac"] == 0.0
+        assert not metrics["corpo/failed_pos_adv_frac"] > 0  # NaN: no failure in the batch
     # the engine's shared-memory message queues were seen while it ran, and are gone
     assert vllm_run["shm_seen"], "no /dev/shm file of the vLLM engine was seen: the leftover check saw nothing"

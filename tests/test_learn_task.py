@@ -31,9 +31,10 @@ SIZES = {"train": 2000, "val_code_id": 200, "val_code_ood": 200, "val_math_ood":
 def splits(tmp_path_factory):
     out = tmp_path_factory.mktemp("learn_task")
     summary = task.build(out, seed=0, sizes=SIZES)
-    assert summary["rows"] == SIZES
+    rows = {split: size if split == "train" else 2 * size for split, size in SIZES.items()}  # both orders
+    assert summary["rows"] == rows
     # one split set, as `data_prep pairs` writes it: the trainer and `evaluate` accept the files
-    assert {name: entry["rows"] for name, entry in check_split_set(out)["splits"].items()} == SIZES
+    assert {name: entry["rows"] for name, entry in check_split_set(out)["splits"].items()} == rows
     frames = {split: pd.read_parquet(out / f"{split}.parquet") for split in task.SPLITS}
     return {split: [_pair(row) for row in frame.to_dict("records")] for split, frame in frames.items()}
 
@@ -55,7 +56,8 @@ def _problems() -> dict[str, task.FunctionTask]:
 def test_rows_are_in_the_real_format_with_the_papers_split_structure(splits):
     for split, pairs in splits.items():
         configurations = Counter(tuple(p["labels"]) for p in pairs)
-        expected = {"val_code_ood": {(1, 1): 100, (0, 0): 100}}.get(split, {(1, 0): len(pairs) // 2, (0, 1): len(pairs) // 2})
+        half = len(pairs) // 2
+        expected = {"val_code_ood": {(1, 1): half, (0, 0): half}}.get(split, {(1, 0): half, (0, 1): half})
         assert configurations == expected, split
         for pair in pairs:
             row = pair["row"]
@@ -176,7 +178,7 @@ def test_a_judge_that_reads_only_the_candidates_is_at_chance(splits):
 def test_every_formula_is_sometimes_correct_and_sometimes_incorrect():
     problems = task.problems()
     correct = {formula for problem in problems for formula in problem.formulas}
-    incorrect = {neighbour for problem in problems for neighbours in problem.neighbours.values() for neighbour in neighbours}
+    incorrect = {neighbour for problem in problems for neighbours in problem.neighbours.values() for neighbour, _ in neighbours}
     assert incorrect <= correct  # a neighbour is always some other problem's formula
     assert len(correct - incorrect) / len(correct) < 0.02  # so a formula's text alone does not give its label
 
@@ -186,6 +188,37 @@ def test_out_of_domain_sets_differ_from_training_as_documented(splits):
     assert all(p["a"].startswith("The answer is $") and "```" not in p["row"]["prompt"][0]["content"] for p in splits["val_math_ood"])
     assert {tuple(p["labels"]) for p in splits["train"]} == {(1, 0), (0, 1)}
     assert {tuple(p["labels"]) for p in splits["val_code_ood"]} == {(1, 1), (0, 0)}
+
+
+def test_each_candidate_is_drawn_on_its_own_and_its_kind_is_logged(splits):
+    problems = _problems()
+    kinds = Counter()
+    other_programs = 0
+    for pair in splits["train"]:
+        logged = pair["row"]["extra_info"]["candidate_kinds"]
+        shown = pair["problem"].split("returns ", 1)[1].split(" for ", 1)[0]
+        for response, label, kind in zip((pair["a"], pair["b"]), pair["labels"], logged):
+            assert (kind == "correct") == bool(label)
+            kinds[kind] += 1
+            formula = task.formula_of(response)
+            if label and formula not in task.renderings(_formula_of_text(problems[pair["problem_id"]], shown)):
+                other_programs += 1
+    # every error kind is common; many correct candidates are another program than the one shown
+    assert set(kinds) == {"correct", *task.ERROR_KINDS} and min(kinds.values()) > 0.1 * sum(kinds.values()), kinds
+    assert other_programs > 0.2 * kinds["correct"], (other_programs, kinds["correct"])
+
+
+def _formula_of_text(problem: task.FunctionTask, text: str):
+    return next(f for f in problem.formulas if text in task.renderings(f))
+
+
+def test_validation_pairs_come_in_both_orders(splits):
+    for split in ("val_code_id", "val_code_ood"):
+        rows = splits[split]
+        for original, swapped in zip(rows[::2], rows[1::2]):
+            assert original["row"]["extra_info"]["order"] == "original" and swapped["row"]["extra_info"]["order"] == "swapped"
+            assert (swapped["a"], swapped["b"], swapped["labels"]) == (original["b"], original["a"], original["labels"][::-1])
+            assert swapped["problem"] == original["problem"]
 
 
 def test_validation_sizes_that_the_split_cannot_hold_are_refused(tmp_path):

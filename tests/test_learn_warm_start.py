@@ -1,4 +1,4 @@
-"""The learning runs' warm start (recipe/corpo/cpu_tasks/learn/warm_start.py): the noisy teacher and the cache."""
+"""The learning runs' warm start (recipe/corpo/cpu_tasks/learn/warm_start.py): the calibrated teacher and the cache."""
 
 from __future__ import annotations
 
@@ -13,32 +13,34 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from corpo_advantage.reward import compute_score
 from recipe.corpo.cpu_tasks.learn import task
 from recipe.corpo.cpu_tasks.learn.warm_start import (
-    COMPLETE_MARKER,
-    PROMPT_TOKENS,
-    RESPONSE_TOKENS,
-    Settings,
-    ensure,
-    prompt_text,
-    teacher_answer,
+    COMPLETE_MARKER, PROMPT_TOKENS, RESPONSE_TOKENS, Settings, calibrated_answer, ensure, prompt_text, right_answer,
 )
 
-SMALL = Settings(steps=2, hedge_steps=1, batch_size=4, hidden=32, layers=1, heads=1)
+SMALL = Settings(easy_steps=1, steps=2, calibrate_steps=1, batch_size=4, hidden=32, layers=1, heads=1)
 
 
-@pytest.mark.parametrize("labels", [[1, 0], [0, 1], [1, 1], [0, 0]])
-def test_the_teacher_is_right_or_undecided(labels):
+def test_the_calibrated_teacher_means_what_it_says():
+    # over as many correct as incorrect candidates, a score v is right with probability v / 10
     rng = random.Random(0)
-    truth = json.dumps({"labels": labels})
-    assert all(compute_score("x", teacher_answer(labels, 0.0, rng), truth)["score"] == pytest.approx(0.8) for _ in range(20))
-    judged = [compute_score("x", teacher_answer(labels, 0.3, rng), truth) for _ in range(4000)]
-    undecided = sum((r["score_a"] == 5) + (r["score_b"] == 5) for r in judged) / (2 * len(judged))
-    assert undecided == pytest.approx(0.3, abs=0.03)
-    # never confidently wrong: a judgment is right, or undecided
-    assert all(r["judge_a_ok"] == 1.0 or r["score_a"] == 5 for r in judged)
-    assert all(r["judge_b_ok"] == 1.0 or r["score_b"] == 5 for r in judged)
-    # the ordinal reward ranks a hedge above a confident error (the partial credit GRPO can reward)
-    hedged = [r["score"] for r in judged if r["acc"] == 0.0 and (r["score_a"] == 5) != (r["score_b"] == 5)]
-    assert set(hedged) == {-0.25}
+    seen = {v: [0, 0] for v in range(11)}
+    for _ in range(20000):
+        labels = rng.choice([[1, 0], [0, 1], [1, 1], [0, 0]])
+        answer = calibrated_answer(labels, rng)
+        scores = compute_score("x", answer, json.dumps({"labels": labels}))
+        for v, y in zip((scores["score_a"], scores["score_b"]), labels):
+            seen[int(v)][0] += y
+            seen[int(v)][1] += 1
+    for v, (correct, total) in seen.items():
+        assert correct / total == pytest.approx(v / 10, abs=0.03), v
+    # and its failures come at several reward levels (one wrong judgment, two; confident or not)
+    levels = {round(compute_score("x", calibrated_answer([1, 0], rng), '{"labels": [1, 0]}')["score"], 2)
+              for _ in range(2000)}
+    assert len([r for r in levels if r < 0]) >= 10 and min(levels) < -0.5 < max(r for r in levels if r < 0)
+
+
+def test_the_first_stages_teacher_is_right():
+    for labels in ([1, 0], [0, 1], [1, 1], [0, 0]):
+        assert compute_score("x", right_answer(labels), json.dumps({"labels": labels}))["score"] == pytest.approx(0.8)
 
 
 def test_the_warm_start_is_built_once_and_rebuilt_for_other_settings(tmp_path):
@@ -47,9 +49,11 @@ def test_the_warm_start_is_built_once_and_rebuilt_for_other_settings(tmp_path):
     assert summary["settings"] == dataclasses.asdict(SMALL)
     assert summary["max_prompt_tokens"] <= PROMPT_TOKENS == summary["prompt_length"]
     assert summary["response_length"] == RESPONSE_TOKENS
-    assert set(summary["stage_losses"]) == {"right judgments", "hedging teacher"}
+    assert set(summary["stage_losses"]) == {"right judgments, statement's program only", "right judgments",
+                                            "calibrated teacher"}
     for split in task.SPLITS:
-        assert len(pd.read_parquet(out / "data" / f"{split}.parquet")) == task.DEFAULT_SIZES[split]
+        rows = task.DEFAULT_SIZES[split] * (1 if split == "train" else 2)  # validation: both orders
+        assert len(pd.read_parquet(out / "data" / f"{split}.parquet")) == rows
 
     tokenizer = AutoTokenizer.from_pretrained(out / "model")
     model = AutoModelForCausalLM.from_pretrained(out / "model")

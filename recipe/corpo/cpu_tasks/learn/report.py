@@ -1,319 +1,378 @@
-"""The report of ``scripts/learn_cpu.sh``: table, learning curves, summary and ``results.json``.
+"""The report of ``scripts/learn_cpu.sh``: ``results.json``, ``report.md`` and plots.
 
-    python -m recipe.corpo.cpu_tasks.learn.report --out DIR --warm-start WS --k 16 --steps 40 --max-new-tokens 16 \\
-        --seeds 0 1 2 --estimators grpo corpo_static corpo --wall-s 3300
+    python -m recipe.corpo.cpu_tasks.learn.report --out DIR [--verl-runs DIR/verl] --wall-s 2400
 
-Reads what the script left under ``DIR``: ``eval/<run>/<run>.samples.jsonl`` (``recipe.corpo.evaluation.evaluate``;
-``warm_start`` and ``<estimator>-s<seed>``) and ``runs/<estimator>-s<seed>/tensorboard`` (verl's
-tracker). Writes, under ``DIR``:
+Reads ``DIR/experiment.json``, ``DIR/warm_start_eval.json`` and ``DIR/runs/*/run.json``
+(``recipe.corpo.cpu_tasks.learn.experiment``) and, when given, the verl runs' tensorboard folders
+(``<verl-runs>/<estimator>/tensorboard``). Writes under ``DIR``:
 
-- ``report.md``: the table (per row of the paper's table and per estimator: mean ± std over the
-  seeds of pass@1 and pass@k, the warm start beside them, the paper's pass@16 columns), the
-  summary (sentences generated from the numbers), the plots;
-- ``results.json``: ``{"wall_s", "warm_start", "max_new_tokens", "val_files", "runs": [{"estimator",
-  "seed", "checkpoint", "start", "end"}]}``, figures as fractions;
-- ``plots/<panel>.png``: per estimator the mean over seeds per step, the band from the lowest to
-  the highest seed, for every panel of ``recipe.corpo.reports.plot_diagnostics``.
+- ``results.json``: the contract of issue 18 (``wall_s``, ``trainer``, ``temperature``, ``top_p``,
+  ``max_new_tokens``, ``rows``, ``val_files``, ``warm_start``, ``runs``, ``differences``,
+  ``predictions``), plus ``verl_runs`` (their per-step curves) and ``mechanism``;
+- ``report.md``: the pre-registered predictions (``predictions.md``, verbatim) with verdicts, the
+  tables (pass@1 per row, mean and 95% interval over seeds; paired differences with intervals and
+  Holm-adjusted p), the mechanism per estimator, the control, the plots;
+- ``plots/*.png``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
-import statistics
+import warnings
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from data_prep.formats.io import atomic_path, write_json_atomic  # noqa: E402
-from recipe.corpo.reports.plot_diagnostics import PANELS, read_scalars, series  # noqa: E402
-from recipe.corpo.reports.results_table import (  # noqa: E402
-    PAPER,
-    TABLE_ROWS,
-    Results,
-    read_samples,
-    summarize,
-)
+from recipe.corpo.cpu_tasks.learn import stats  # noqa: E402
+from recipe.corpo.cpu_tasks.learn.evaluation import ROWS, TEMPERATURE, TOP_P  # noqa: E402
+from recipe.corpo.reports.pass_at_k import pass_at_k  # noqa: E402
 
 NAMES = {"grpo": "GRPO", "corpo_static": "Static", "corpo": "CoRPO"}
-WARM_START_RUN = "warm_start"
-#: aggregate rows: name -> the TABLE_ROWS task it pools (prompt-weighted)
-GROUPS = {"in_domain": "in-domain", "ood_code": "OOD coding", "ood_math": "OOD math"}
-#: the panels of recipe.corpo.reports.plot_diagnostics plus the group-level shares (corpo_advantage.diagnostics)
-PLOT_PANELS = {
-    **PANELS,
-    "equal_reward_group_frac": ("corpo/equal_reward_group_frac", "groups whose rewards are all equal (share)"),
-    "all_failed_group_frac": ("corpo/all_failed_group_frac", "groups in which every sample failed (share)"),
-}
-#: judge-quality figures per group: name -> (Results field, the field weighting the pooled mean, label)
-JUDGE = {"order_consistency": ("order_consistency", "order_pairs", "order consistency (%)"),
-         "brier": ("brier", "prompts", "Brier score")}
-VAL_FILES = {"in_domain": "val_code_id.parquet", "ood_code": "val_code_ood.parquet", "ood_math": "val_math_ood.parquet"}
-#: the training-reward panel and the validation panel, also drawn together as learning.png
-LEARNING_PANELS = ("val_accuracy", "mean_reward")
+GROUP_ROWS = ("in_domain", "ood_code")
+TABLE_ROWS = (*ROWS, *GROUP_ROWS)
+COMPARISONS = (("corpo", "grpo"), ("corpo_static", "grpo"), ("corpo", "corpo_static"))
+#: the smallest gap of the paper's table (points): "no difference" must exclude it
+PAPER_GAP = 0.04
+#: predictions' margins (fractions)
+MARGIN = 0.02
+FAILED_POSITIVE_CLAIM = 0.10
+R_COUNT_CLAIM = 3.0
+LAST_STEPS = 10
+TEMPLATE = Path(__file__).with_name("predictions.md")
+MECHANISM_KEYS = ("train_success", "reward_mean", "corpo/failed_pos_adv_frac", "corpo/grpo_failed_pos_adv_frac",
+                  "corpo/r_count", "corpo/correctness_mode_frac", "corpo/equal_reward_group_frac",
+                  "level/correct", "level/one_wrong", "level/two_wrong", "level/format",
+                  "kind_acc/correct", "kind_acc/constant", "kind_acc/operator", "kind_acc/swap",
+                  "position_bias", "abs(position_bias)", "one_above_5")
 
 
-def run_name(estimator: str, seed: int) -> str:
-    return f"{estimator}-s{seed}"
+def per_prompt(samples: list[dict], row: str, n: int, k: int = 1) -> np.ndarray:
+    """pass@k of each prompt of a row (or group), in file order."""
+    return np.array([pass_at_k(n, s["c"], k) for s in samples if s["row"] == row or s["row"].split("/")[0] == row])
 
 
-def _pooled(members: list[dict], field: str, weight: str) -> float | None:
-    """The ``weight``-weighted mean of ``field`` over table rows (None when nothing is weighted)."""
-    pairs = [(m[field], m[weight]) for m in members if m[weight] and m[field] is not None and not math.isnan(m[field])]
-    total = sum(w for _, w in pairs)
-    return sum(v * w for v, w in pairs) / total if total else None
+def load(out: Path) -> tuple[dict, dict, dict]:
+    """(experiment.json, warm start evaluation, runs by (reward, estimator) -> {seed: run})."""
+    experiment = json.loads((out / "experiment.json").read_text())
+    warm = json.loads((out / "warm_start_eval.json").read_text())
+    runs: dict = {}
+    for reward in experiment["rewards"]:
+        for estimator in experiment["estimators"]:
+            for seed in experiment["seeds"]:
+                path = out / "runs" / f"{reward}-{estimator}-s{seed}" / "run.json"
+                runs.setdefault((reward, estimator), {})[seed] = json.loads(path.read_text())
+    return experiment, warm, runs
 
 
-def figures(results: Results, run: str, k: int) -> dict[str, float | None]:
-    """One run's figures from ``recipe.corpo.reports.results_table.summarize``, per table row (its key) and
-    per group (its rows pooled over prompts): ``pass1`` and ``pass<k>`` (fractions),
-    ``order_consistency`` (fraction) and ``brier``; None where not measured."""
-    rows = results.runs[run]
-    fields = {"pass1": ("pass_at_1", "prompts"), f"pass{k}": ("pass_at_k", "prompts"),
-              **{name: (field, weight) for name, (field, weight, _) in JUDGE.items()}}
-    out: dict[str, float | None] = {}
-    for name, (field, weight) in fields.items():
-        for row in TABLE_ROWS:
-            out[f"{row.key}_{name}"] = _pooled([rows[row.key]], field, weight)
-        for group, task in GROUPS.items():
-            out[f"{group}_{name}"] = _pooled([rows[r.key] for r in TABLE_ROWS if r.task == task], field, weight)
+def differences(runs: dict, reward: str, seeds: list[int], n: int) -> list[dict]:
+    """Paired differences per table row and comparison for one reward, Holm-adjusted over them."""
+    out = []
+    for row in TABLE_ROWS:
+        for a, b in COMPARISONS:
+            matrix = {e: np.stack([per_prompt(runs[(reward, e)][s]["samples"], row, n) for s in seeds])
+                      for e in (a, b)}
+            result = stats.paired_bootstrap(matrix[a], matrix[b])
+            out.append({"reward": reward, "row": row, "a": a, "b": b, **result})
+    for d, adjusted in zip(out, stats.holm([d["p"] for d in out])):
+        d["p_holm"] = adjusted
+        d["words"] = stats.describe(d, PAPER_GAP)
     return out
 
 
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (0 for one value)."""
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+def _finite_mean(values) -> float:
+    values = [v for v in values if v is not None and math.isfinite(v)]
+    return sum(values) / len(values) if values else math.nan
 
 
-def _cell(values: list[float | None], scale: float = 100, digits: int = 1) -> str:
-    if any(v is None for v in values):
-        return "n/a"
-    mean, std = mean_std([scale * v for v in values])
-    return f"{mean:.{digits}f} ± {std:.{digits}f}" if len(values) > 1 else f"{mean:.{digits}f}"
+def failed_positive_while_failing(steps: list[dict]) -> float:
+    """Failure-weighted failed-positive share over the steps with training success below 50% (NaN if none)."""
+    chosen = [s for s in steps if s["train_success"] < 0.5 and s["corpo/failed_count"] > 0]
+    weight = sum(s["corpo/failed_count"] for s in chosen)
+    return sum(s["corpo/failed_pos_adv_frac"] * s["corpo/failed_count"] for s in chosen) / weight if weight else math.nan
 
 
-def table_markdown(start: dict, ends: dict[str, list[dict]], k: int) -> str:
-    """Rows: the paper's six plus the three pooled groups; columns: warm start, estimators, paper."""
-    header = ["task", "configuration", "warm start pass@1"] + [f"{NAMES.get(e, e)} pass@1" for e in ends]
-    header += [f"warm start pass@{k}"] + [f"{NAMES.get(e, e)} pass@{k}" for e in ends]
-    header += [f"paper {name} pass@16" for name in PAPER]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for task, configuration, key, paper_index in _keyed_rows():
-        cells = [task, configuration, _cell([start[f"{key}_pass1"]])]
-        cells += [_cell([run[f"{key}_pass1"] for run in runs]) for runs in ends.values()]
-        cells += [_cell([start[f"{key}_pass{k}"]])]
-        cells += [_cell([run[f"{key}_pass{k}"] for run in runs]) for runs in ends.values()]
-        if paper_index is None:
-            cells += [f"{statistics.fmean(PAPER[name][i] for i, r in enumerate(TABLE_ROWS) if r.task == task):.1f}" for name in PAPER]
-        else:
-            cells += [f"{PAPER[name][paper_index]:.1f}" for name in PAPER]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+def final_r_count(steps: list[dict]) -> float:
+    return _finite_mean(s["corpo/r_count"] for s in steps[-LAST_STEPS:])
 
 
-def _keyed_rows() -> list[tuple[str, str, str, int | None]]:
-    """(task, configuration, figure key, index in the paper's table or None) for the table's rows and the pooled groups."""
-    keyed = [(row.task, row.configuration, row.key, i) for i, row in enumerate(TABLE_ROWS)]
-    return keyed + [(task, "all", group, None) for group, task in GROUPS.items()]
-
-
-def judge_markdown(start: dict, ends: dict[str, list[dict]]) -> str:
-    """Order consistency (each pair also judged with A and B swapped) and the Brier score, per group."""
-    header = ["task"]
-    for _, _, label in JUDGE.values():
-        header += [f"warm start {label}"] + [f"{NAMES.get(e, e)} {label}" for e in ends]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for group, task in GROUPS.items():
-        cells = [task]
-        for name in JUDGE:
-            scale, digits = (100, 1) if name == "order_consistency" else (1, 3)
-            key = f"{group}_{name}"
-            cells += [_cell([start[key]], scale, digits)] + [_cell([r[key] for r in runs], scale, digits) for runs in ends.values()]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def curves(runs: dict[str, list[Path]]) -> dict[str, dict[str, list[dict[int, float]]]]:
-    """{panel: {estimator: [one {step: value} per seed]}} from the runs' tensorboard folders."""
-    scalars = {estimator: [read_scalars(path) for path in paths] for estimator, paths in runs.items()}
-    return {
-        panel: {estimator: [series(s, pattern) for s in seeds] for estimator, seeds in scalars.items()}
-        for panel, (pattern, _) in PLOT_PANELS.items()
-    }
-
-
-def _draw(axis, per_estimator: dict[str, list[dict[int, float]]], title: str) -> None:
-    for index, (estimator, seeds) in enumerate(per_estimator.items()):
-        steps = sorted(set.intersection(*(set(s) for s in seeds))) if seeds and all(seeds) else []
-        if not steps:
-            continue
-        values = [[s[step] for s in seeds] for step in steps]
-        mean = [statistics.fmean(v) for v in values]
-        line = axis.plot(steps, mean, label=f"{NAMES.get(estimator, estimator)} (mean of {len(seeds)})",
-                         linestyle=("-", "--", ":", "-.")[index % 4], marker=("o", "s", "^", "D")[index % 4], markersize=3)
-        if len(seeds) > 1:
-            axis.fill_between(steps, [min(v) for v in values], [max(v) for v in values], alpha=0.15, color=line[0].get_color())
-    axis.set_title(title, fontsize=9)
-    axis.set_xlabel("training step")
-    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if axis.lines:
-        axis.legend(fontsize=7)
+def predictions(runs: dict, diffs: list[dict], seeds: list[int]) -> list[dict]:
+    """The verdicts of ``predictions.md`` (ordinal reward)."""
+    out = []
+    shares = [failed_positive_while_failing(runs[("ordinal", "grpo")][s]["steps"]) for s in seeds]
+    mean, low, high = stats.seed_bootstrap(np.array(shares))
+    counted = sum(math.isfinite(v) for v in shares)
+    verdict = ("inconclusive" if not counted else "confirmed" if low >= FAILED_POSITIVE_CLAIM
+               else "refuted" if high < FAILED_POSITIVE_CLAIM else "inconclusive")
+    out.append({"claim": "(a) GRPO's failed-positive share >= 10% while training success < 50%", "verdict": verdict,
+                "evidence": {"mean": mean, "ci_low": low, "ci_high": high, "seeds_with_such_steps": counted,
+                             "per_seed": shares}})
+    ratios = []
+    for s in seeds:
+        static, corpo = (final_r_count(runs[("ordinal", e)][s]["steps"]) for e in ("corpo_static", "corpo"))
+        ratios.append(math.log(static / corpo) if static > 0 and corpo > 0 and math.isfinite(static / corpo) else math.nan)
+    mean, low, high = (math.exp(v) if math.isfinite(v) else math.nan for v in stats.seed_bootstrap(np.array(ratios)))
+    verdict = ("inconclusive" if not math.isfinite(mean) else "confirmed" if low > R_COUNT_CLAIM
+               else "refuted" if high < R_COUNT_CLAIM else "inconclusive")
+    out.append({"claim": "(c) static's final r_count > 3x CoRPO's", "verdict": verdict,
+                "evidence": {"geometric_mean_ratio": mean, "ci_low": low, "ci_high": high,
+                             "per_seed_ratio": [math.exp(r) if math.isfinite(r) else None for r in ratios]}})
+    pick = {(d["row"], d["a"], d["b"]): d for d in diffs if d["reward"] == "ordinal"}
+    ood = [pick[("ood_code", e, "grpo")] for e in ("corpo_static", "corpo")]
+    within = pick[("in_domain", "corpo", "corpo_static")]
+    if all(d["ci_low"] >= -MARGIN for d in ood) and -MARGIN <= within["ci_low"] and within["ci_high"] <= MARGIN:
+        verdict = "confirmed"
+    elif any(d["ci_high"] < 0 for d in ood) or within["ci_low"] > MARGIN or within["ci_high"] < -MARGIN:
+        verdict = "refuted"
     else:
-        axis.text(0.5, 0.5, "not logged", ha="center", va="center", transform=axis.transAxes)
+        verdict = "inconclusive"
+    out.append({"claim": "(d) static and CoRPO >= GRPO out of domain; CoRPO within 2 points of static in domain",
+                "verdict": verdict, "evidence": {
+                    "static_minus_grpo_ood": _interval(ood[0]), "corpo_minus_grpo_ood": _interval(ood[1]),
+                    "corpo_minus_static_in_domain": _interval(within)}})
+    return out
 
 
-def _save(figure, target: Path) -> Path:
-    try:
-        with atomic_path(target) as temp:
-            figure.savefig(temp, format="png", dpi=100, bbox_inches="tight")
-    finally:
-        plt.close(figure)
-    return target
+def _interval(d: dict) -> dict:
+    return {k: d[k] for k in ("mean", "ci_low", "ci_high", "p_holm")}
 
 
-def plot(data: dict, out_dir: Path) -> list[Path]:
-    """``learning.png`` with the two learning panels, then one PNG per panel that some run logged
-    (mean over seeds, min-max band)."""
+def mechanism(runs: dict, seeds: list[int]) -> dict:
+    """Per reward and estimator: each key's mean over seeds of its mean over the first and the last 10 steps."""
+    out = {}
+    for (reward, estimator), by_seed in runs.items():
+        entry = {}
+        for key in MECHANISM_KEYS:
+            if key.startswith("|"):
+                continue  # computed below
+            for phase, part in (("first", slice(0, LAST_STEPS)), ("last", slice(-LAST_STEPS, None))):
+                entry[f"{key}|{phase}"] = _finite_mean(
+                    _finite_mean(step.get(key) for step in by_seed[s]["steps"][part]) for s in seeds)
+        # the signed bias averages seeds leaning to A with seeds leaning to B: also its size per seed
+        for phase, part in (("first", slice(0, LAST_STEPS)), ("last", slice(-LAST_STEPS, None))):
+            entry[f"abs(position_bias)|{phase}"] = _finite_mean(
+                abs(_finite_mean(step.get("position_bias") for step in by_seed[s]["steps"][part])) for s in seeds)
+        entry["failed_positive_steps_share"] = _finite_mean(
+            _finite_mean(float(step["corpo/failed_pos_adv_frac"] > 0) for step in by_seed[s]["steps"]
+                         if math.isfinite(step["corpo/failed_pos_adv_frac"])) for s in seeds)
+        out[f"{reward}/{estimator}"] = entry
+    return out
+
+
+def _pct(value: float, digits: int = 1) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{100 * value:.{digits}f}"
+
+
+def pass_table(runs: dict, warm: dict, reward: str, estimators: list[str], seeds: list[int], n: int,
+               ks: list[int]) -> str:
+    """pass@1 (and pass@k unless trivially 100% everywhere) per row: mean [95% CI over seeds]."""
+    columns = [1] + [k for k in ks if not all(
+        runs[(reward, e)][s]["pass"][row][f"pass{k}"] > 0.995 for e in estimators for s in seeds for row in TABLE_ROWS)]
+    header = "| row | warm start | " + " | ".join(f"{NAMES[e]} pass@{k}" for k in columns for e in estimators) + " |"
+    lines = [header, "|" + "---|" * (2 + len(columns) * len(estimators))]
+    for row in TABLE_ROWS:
+        cells = [row, _pct(warm["pass"][row]["pass1"])]
+        for k in columns:
+            for e in estimators:
+                mean, low, high = stats.seed_bootstrap(np.array([runs[(reward, e)][s]["pass"][row][f"pass{k}"] for s in seeds]))
+                cells.append(f"{_pct(mean)} [{_pct(low)}, {_pct(high)}]")
+        lines.append("| " + " | ".join(cells) + " |")
+    dropped = [k for k in ks if k not in columns]
+    if dropped:
+        lines.append(f"\npass@{', '.join(map(str, dropped))} dropped: above 99.5% for every run and row (trivial).")
+    return "\n".join(lines)
+
+
+def difference_table(diffs: list[dict], reward: str) -> str:
+    lines = ["| row | difference | mean (points) | 95% CI | p (Holm) | reading |", "|---|---|---|---|---|---|"]
+    for d in diffs:
+        if d["reward"] == reward:
+            lines.append(f"| {d['row']} | {NAMES[d['a']]} - {NAMES[d['b']]} | {100 * d['mean']:+.1f} | "
+                         f"[{100 * d['ci_low']:+.1f}, {100 * d['ci_high']:+.1f}] | {d['p_holm']:.3f} | {d['words']} |")
+    return "\n".join(lines)
+
+
+def mechanism_table(mech: dict, reward: str, estimators: list[str]) -> str:
+    lines = ["| per step (mean over seeds), first 10 -> last 10 steps | " + " | ".join(NAMES[e] for e in estimators) + " |",
+             "|---|" + "---|" * len(estimators)]
+    for key in MECHANISM_KEYS:
+        cells = []
+        for e in estimators:
+            m = mech[f"{reward}/{e}"]
+            first, last = m[f"{key}|first"], m[f"{key}|last"]
+            cells.append(f"{first:.3f} -> {last:.3f}" if math.isfinite(first) or math.isfinite(last) else "n/a")
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    cells = [f"{mech[f'{reward}/{e}']['failed_positive_steps_share']:.2f}" for e in estimators]
+    lines.append("| steps with any failed sample reinforced (share) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _band(axis, curves: list[list[tuple[int, float]]], label: str) -> None:
+    steps = sorted({x for curve in curves for x, _ in curve})
+    table = [[dict(curve).get(x, math.nan) for x in steps] for curve in curves]
+    values = np.array(table, dtype=float)
+    with warnings.catch_warnings():  # a step where every seed is undefined (NaN) stays a gap
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean, low, high = np.nanmean(values, 0), np.nanmin(values, 0), np.nanmax(values, 0)
+    line, = axis.plot(steps, mean, label=label)
+    if len(curves) > 1:
+        axis.fill_between(steps, low, high, alpha=0.2, color=line.get_color())
+
+
+def _smooth(points: list[tuple[int, float]], width: int = 5) -> list[tuple[int, float]]:
+    out = []
+    for i, (x, _) in enumerate(points):
+        window = [v for _, v in points[max(0, i - width + 1):i + 1] if math.isfinite(v)]
+        out.append((x, sum(window) / len(window) if window else math.nan))
+    return out
+
+
+PLOTS = {
+    "validation": ("in-domain pass@1 (validation, T=0.6)", None),
+    "train_success": ("training success (batch, smoothed over 5 steps)", "train_success"),
+    "failed_pos_adv_frac": ("failed samples with A > 0 (share, smoothed)", "corpo/failed_pos_adv_frac"),
+    "grpo_failed_pos_adv_frac": ("failed samples above their group mean (share, smoothed)", "corpo/grpo_failed_pos_adv_frac"),
+    "r_count": ("r_count = #{A>0} / #{A<0} (smoothed)", "corpo/r_count"),
+    "level_one_wrong": ("answers with one wrong judgment (share, smoothed)", "level/one_wrong"),
+    "one_above_5": ("answers with exactly one score above 5 (share, smoothed)", "one_above_5"),
+    "position_bias": ("position bias: P(A > 5) - P(B > 5) (smoothed)", "position_bias"),
+}
+
+
+def plot(runs: dict, seeds: list[int], estimators: list[str], rewards: list[str], out: Path, verl: dict) -> list[str]:
+    """One figure per panel, a column per reward; per estimator the mean over seeds and the seed range."""
+    (out / "plots").mkdir(exist_ok=True)
     written = []
-    figure, axes = plt.subplots(1, len(LEARNING_PANELS), figsize=(11, 4))
-    for axis, panel in zip(axes, LEARNING_PANELS):
-        _draw(axis, data[panel], PLOT_PANELS[panel][1])
-    written.append(_save(figure, out_dir / "learning.png"))
-    for panel, (_, title) in PLOT_PANELS.items():
-        if not any(seed for seeds in data[panel].values() for seed in seeds):
-            continue  # not logged by any run (e.g. verl's pass@N with one validation sample)
-        figure, axis = plt.subplots(figsize=(6, 4))
-        _draw(axis, data[panel], title)
-        written.append(_save(figure, out_dir / f"{panel}.png"))
+    for name, (title, key) in PLOTS.items():
+        figure, axes = plt.subplots(1, len(rewards), figsize=(5.5 * len(rewards), 3.6), squeeze=False)
+        for axis, reward in zip(axes[0], rewards):
+            for e in estimators:
+                if key is None:
+                    curves = [[(p["step"], p["in_domain_pass1"]) for p in runs[(reward, e)][s]["curve"]] for s in seeds]
+                else:
+                    curves = [_smooth([(st["step"], float(st.get(key, math.nan))) for st in runs[(reward, e)][s]["steps"]])
+                              for s in seeds]
+                _band(axis, curves, f"{NAMES[e]} (direct)")
+                if key is None and reward == "ordinal" and e in verl:
+                    axis.plot(*zip(*verl[e]["validation"]), linestyle="--", marker=".", label=f"{NAMES[e]} (verl trainer)")
+            axis.set_title(f"{reward} reward", fontsize=9)
+            axis.set_xlabel("step")
+            axis.legend(fontsize=7)
+        figure.suptitle(title, fontsize=10)
+        figure.tight_layout()
+        figure.savefig(out / "plots" / f"{name}.png", dpi=90)
+        plt.close(figure)
+        written.append(f"plots/{name}.png")
     return written
 
 
-def _phase_means(points: dict[int, float], width: int) -> tuple[float, float]:
-    """Mean over the first ``width`` logged steps and over the last ``width``."""
-    steps = sorted(points)
-    return statistics.fmean(points[s] for s in steps[:width]), statistics.fmean(points[s] for s in steps[-width:])
+def verl_curves(folder: Path | None) -> dict:
+    """Per estimator, the verl run's validation accuracy and training success per step (tensorboard)."""
+    if folder is None or not folder.exists():
+        return {}
+    from recipe.corpo.reports.plot_diagnostics import PANELS, read_scalars, series
+    out = {}
+    for run in sorted(p for p in folder.iterdir() if (p / "tensorboard").exists()):
+        try:
+            scalars = read_scalars(run / "tensorboard")
+        except ValueError:  # a run stopped before its first logged step
+            continue
+        out[run.name] = {"validation": sorted(series(scalars, PANELS["val_accuracy"][0]).items()),
+                         "reward_mean": sorted(scalars.get("critic/score/mean", {}).items()),
+                         "failed_pos_adv_frac": sorted(scalars.get("corpo/failed_pos_adv_frac", {}).items()),
+                         "step_s": float(np.median(list(scalars.get("timing_s/step", {math.nan: math.nan}).values())))}
+    return out
 
 
-def _versus(a: list[float], b: list[float]) -> str:
-    """Whether mean(a) - mean(b) exceeds two standard errors of the difference."""
-    if len(a) < 2 or len(b) < 2:
-        return "one seed: no spread to judge by"
-    se = math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
-    gap = statistics.fmean(a) - statistics.fmean(b)
-    return "more than two standard errors" if abs(gap) > 2 * se else "within two standard errors (not distinguishable at this number of seeds)"
+def write(out: Path, wall_s: float, verl_dir: Path | None = None) -> dict:
+    experiment, warm, runs = load(out)
+    seeds, estimators, rewards = experiment["seeds"], experiment["estimators"], experiment["rewards"]
+    options = experiment["options"]
+    n = options["samples"]
+    diffs = [d for reward in rewards for d in differences(runs, reward, seeds, n)]
+    preds = predictions(runs, diffs, seeds) if "ordinal" in rewards and len(estimators) == 3 else []
+    mech = mechanism(runs, seeds)
+    verl = verl_curves(verl_dir)
+    results = {
+        "wall_s": wall_s, "trainer": "direct", "temperature": TEMPERATURE, "top_p": TOP_P,
+        "max_new_tokens": options["max_new_tokens"], "rows": list(TABLE_ROWS), "val_files": experiment["val_files"],
+        "warm_start": {"checkpoint": str(Path(experiment["warm_start"]) / "model"),
+                       "pass1": {row: warm["pass"][row]["pass1"] for row in TABLE_ROWS}},
+        "runs": [{"estimator": e, "reward": r, "seed": s, "checkpoint": runs[(r, e)][s]["checkpoint"],
+                  "steps": runs[(r, e)][s]["steps"], "curve": runs[(r, e)][s]["curve"],
+                  "pass1": {row: runs[(r, e)][s]["pass"][row]["pass1"] for row in TABLE_ROWS},
+                  "pass": runs[(r, e)][s]["pass"], "train_s": runs[(r, e)][s]["train_s"]}
+                 for r in rewards for e in estimators for s in seeds],
+        "differences": [{k: d[k] for k in ("reward", "row", "a", "b", "mean", "ci_low", "ci_high", "p", "p_holm", "words")}
+                        for d in diffs],
+        "predictions": preds, "mechanism": mech, "verl_runs": verl, "options": options,
+    }
+    (out / "results.json").write_text(json.dumps(results, indent=1, allow_nan=True))
+    plots = plot(runs, seeds, estimators, rewards, out, verl)
+    lines = [f"# CoRPO vs GRPO on the CPU verifier task: report", "",
+             f"`bash scripts/learn_cpu.sh`: {len(seeds)} seeds x {len(estimators)} estimators x {len(rewards)} rewards, "
+             f"{options['steps']} steps each ({options['prompts']} prompts x {options['rollouts']} samples per step), "
+             f"trained by the direct loop (`recipe.corpo.cpu_tasks.learn.direct`: verl's `compute_advantage`, verl's policy loss, "
+             f"our reward and diagnostics); evaluation {n} samples per prompt at T={TEMPERATURE}, top-p {TOP_P}, every pair "
+             f"in both orders. Wall time {wall_s:.0f} s.", "", TEMPLATE.read_text().strip(), "", "### Verdicts", ""]
+    for p in preds:
+        lines.append(f"- **{p['verdict']}**: {p['claim']}. Evidence: `{json.dumps(p['evidence'], default=str)}`")
+    for reward in rewards:
+        lines += ["", f"## {reward} reward: pass@1 (%), mean [95% CI over seeds]", "",
+                  pass_table(runs, warm, reward, estimators, seeds, n, options["ks"]), "",
+                  f"### Paired differences ({reward}), points", "", difference_table(diffs, reward), "",
+                  f"### Mechanism ({reward})", "", mechanism_table(mech, reward, estimators)]
+    direct_step = np.median([r["train_s"] / options["steps"] for by_seed in runs.values() for r in by_seed.values()])
+    lines += ["", "## Cost", "", f"Direct loop: median {direct_step:.2f} s per training step per run (one thread, "
+              f"validation included, {experiment.get('workers', 2)} runs at a time)."]
+    if verl:
+        lines += ["", "## The same task through verl's trainer (seed 0 per estimator, ordinal reward)", ""]
+        for e, curve in verl.items():
+            points = ", ".join(f"{int(x)}: {100 * v:.0f}%" for x, v in curve["validation"])
+            lines.append(f"- {NAMES.get(e, e)} (median {curve['step_s']:.1f} s per step in verl's timing): "
+                         f"in-domain validation accuracy (1 sample per prompt, T=0.6) by step: {points}")
+    lines += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    (out / "summary.md").write_text(summary_markdown(runs, warm, diffs, preds, experiment, wall_s))
+    return results
 
 
-def summary_markdown(start: dict, ends: dict[str, list[dict]], data: dict, k: int, target_points: float) -> str:
-    """Sentences generated from the numbers: learning per estimator, the target, the table's rows, diagnostics."""
-    lines = []
-    pts = lambda v: 100 * v  # noqa: E731
-    lines.append(f"- Warm start: in-domain pass@1 {pts(start['in_domain_pass1']):.1f}%, pass@{k} {pts(start[f'in_domain_pass{k}']):.1f}% "
-                 f"(`recipe.corpo.evaluation.evaluate`, {k} samples per prompt).")
-    for estimator, runs in ends.items():
-        gains = [pts(run["in_domain_pass1"] - start["in_domain_pass1"]) for run in runs]
-        mean, std = mean_std(gains)
-        reward = [_phase_means(seed, 5) for seed in data["mean_reward"][estimator] if seed]
-        reward_text = ""
-        if reward:
-            first, last = statistics.fmean(r[0] for r in reward), statistics.fmean(r[1] for r in reward)
-            reward_text = (f"; mean training reward {first:+.3f} over the first 5 steps, {last:+.3f} over the last 5 "
-                           f"({'up' if last > first else 'down or flat'})")
-        lines.append(f"- {NAMES.get(estimator, estimator)} ({len(runs)} seed{'s' if len(runs) > 1 else ''}): in-domain pass@1 "
-                     f"{pts(start['in_domain_pass1']):.1f}% -> {statistics.fmean(pts(r['in_domain_pass1']) for r in runs):.1f}%, "
-                     f"a change of {mean:+.1f} ± {std:.1f} points (mean ± std over seeds; per seed: "
-                     f"{', '.join(f'{g:+.1f}' for g in gains)}){reward_text}.")
-    if "corpo" in ends:
-        gain = statistics.fmean(pts(r["in_domain_pass1"] - start["in_domain_pass1"]) for r in ends["corpo"])
-        verdict = "met" if gain >= target_points else "NOT met"
-        lines.append(f"- Target (CoRPO's in-domain pass@1 up by >= {target_points:.0f} points, mean over seeds): {verdict} ({gain:+.1f}).")
-    keys = [(key, f"{task}, {configuration}") for task, configuration, key, _ in _keyed_rows()]
-    for metric, label in (("pass1", "pass@1"), (f"pass{k}", f"pass@{k}")):
-        for key, row in keys:
-            ranked = sorted(ends, key=lambda e: statistics.fmean(r[f"{key}_{metric}"] for r in ends[e]), reverse=True)
-            if len(ranked) < 2:
-                continue
-            best, second = ranked[0], ranked[1]
-            a = [pts(r[f"{key}_{metric}"]) for r in ends[best]]
-            b = [pts(r[f"{key}_{metric}"]) for r in ends[second]]
-            lines.append(f"- {row}, {label}: highest {NAMES.get(best, best)} {statistics.fmean(a):.1f}, next "
-                         f"{NAMES.get(second, second)} {statistics.fmean(b):.1f}; the gap is {_versus(a, b)}.")
-    compared = sum(1 for metric in ("pass1", f"pass{k}") for key, _ in keys if len(ends) > 1)
-    if compared:
-        lines.append(f"- {compared} rows were compared above; at two standard errors about one comparison in 20 "
-                     "crosses by chance alone, so a single crossing is no evidence of a difference.")
-    for estimator in ends:
-        shares = [statistics.fmean(s.values()) for s in data["failed_pos_adv_frac"][estimator] if s]
-        counterfactual = [statistics.fmean(s.values()) for s in data["grpo_failed_pos_adv_frac"][estimator] if s]
-        if shares:
-            lines.append(f"- {NAMES.get(estimator, estimator)}: failed rows with a positive advantage, mean over steps and seeds "
-                         f"{statistics.fmean(shares):.3f} (GRPO's mean baseline would give one to {statistics.fmean(counterfactual):.3f} of them).")
-        equal = [statistics.fmean(s.values()) for s in data["equal_reward_group_frac"][estimator] if s]
-        all_failed = [statistics.fmean(s.values()) for s in data["all_failed_group_frac"][estimator] if s]
-        if equal and all_failed:
-            lines.append(f"- {NAMES.get(estimator, estimator)}: groups with all rewards equal (no learning signal under GRPO) "
-                         f"{statistics.fmean(equal):.3f}, groups where every sample failed {statistics.fmean(all_failed):.3f} "
-                         "(mean over steps and seeds).")
-        modes = [_phase_means(s, 5) for s in data["correctness_mode_frac"][estimator] if s]
-        if modes and estimator == "corpo":
-            first, last = statistics.fmean(m[0] for m in modes), statistics.fmean(m[1] for m in modes)
-            lines.append(f"- CoRPO: share of groups in correctness-seeking mode {first:.2f} over the first 5 steps, {last:.2f} over the last 5.")
+def summary_markdown(runs: dict, warm: dict, diffs: list[dict], preds: list[dict], experiment: dict, wall_s: float) -> str:
+    """The README's excerpt: the verdicts, and per reward the pooled rows' pass@1 with the paired differences."""
+    seeds, estimators = experiment["seeds"], experiment["estimators"]
+    lines = [f"Wall time {wall_s / 60:.0f} min; {len(seeds)} seeds, {experiment['options']['steps']} steps per run.", ""]
+    lines += [f"- **{p['verdict']}** {p['claim']}" for p in preds]
+    for reward in experiment["rewards"]:
+        lines += ["", f"{reward} reward, pass@1 (%), mean [95% CI] over seeds; differences in points, Holm p:", "",
+                  "| row | warm start | " + " | ".join(NAMES[e] for e in estimators) + " | CoRPO - GRPO | Static - GRPO | CoRPO - Static |",
+                  "|---|---|" + "---|" * (len(estimators) + 3)]
+        for row in TABLE_ROWS:
+            cells = [row, _pct(warm["pass"][row]["pass1"])]
+            for e in estimators:
+                mean, low, high = stats.seed_bootstrap(np.array([runs[(reward, e)][s]["pass"][row]["pass1"] for s in seeds]))
+                cells.append(f"{_pct(mean)} [{_pct(low)}, {_pct(high)}]")
+            for a, b in COMPARISONS:
+                d = next((d for d in diffs if (d["reward"], d["row"], d["a"], d["b"]) == (reward, row, a, b)), None)
+                cells.append("" if d is None else f"{100 * d['mean']:+.1f} [{100 * d['ci_low']:+.1f}, {100 * d['ci_high']:+.1f}], p={d['p_holm']:.2f}")
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, required=True, help="the learn_cpu.sh output folder")
-    parser.add_argument("--warm-start", type=Path, required=True, help="the warm start's folder (model/, data/)")
-    parser.add_argument("--k", type=int, required=True)
-    parser.add_argument("--steps", type=int, required=True)
-    parser.add_argument("--max-new-tokens", type=int, required=True)
-    parser.add_argument("--seeds", type=int, nargs="+", required=True)
-    parser.add_argument("--estimators", nargs="+", required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--verl-runs", type=Path, default=None)
     parser.add_argument("--wall-s", type=float, required=True)
-    parser.add_argument("--target-points", type=float, default=15.0)
-    args = parser.parse_args()
-
-    names = [WARM_START_RUN] + [run_name(e, s) for e in args.estimators for s in args.seeds]
-    results_table = summarize(read_samples([args.out / "eval" / name / f"{name}.samples.jsonl" for name in names]), args.k)
-    start = figures(results_table, WARM_START_RUN, args.k)
-    ends = {e: [figures(results_table, run_name(e, s), args.k) for s in args.seeds] for e in args.estimators}
-    data = curves({e: [args.out / "runs" / run_name(e, s) / "tensorboard" for s in args.seeds] for e in args.estimators})
-    plots = plot(data, args.out / "plots")
-
-    results = {
-        "wall_s": args.wall_s,
-        "warm_start": str(args.warm_start / "model"),
-        "max_new_tokens": args.max_new_tokens,
-        "val_files": {group: str(args.warm_start / "data" / name) for group, name in VAL_FILES.items()},
-        "runs": [
-            {
-                "estimator": e, "seed": s,
-                "checkpoint": str(args.out / "runs" / run_name(e, s) / "checkpoints" / f"global_step_{args.steps}" / "actor" / "huggingface"),
-                "start": start, "end": ends[e][i],
-            }
-            for e in args.estimators for i, s in enumerate(args.seeds)
-        ],
-    }
-    write_json_atomic(args.out / "results.json", results)
-    report = [
-        "# CoRPO learns on a CPU: GRPO vs static vs CoRPO from one warm start", "",
-        f"Written by `scripts/learn_cpu.sh` in {args.wall_s / 60:.1f} min: {len(args.seeds)} seed(s) x {args.steps} steps per "
-        f"estimator, evaluated with {args.k} samples per validation prompt (pass@1 and pass@{args.k}, %; mean ± std over seeds).", "",
-        table_markdown(start, ends, args.k), "",
-        "Judge quality (pooled per task; order consistency: share of pairs judged the same with A and B swapped; "
-        "Brier score of the scores / 10 against the labels, 0 best):", "",
-        judge_markdown(start, ends), "## Summary", "",
-        summary_markdown(start, ends, data, args.k, args.target_points), "## Plots", "",
-    ]
-    report += [f"![{path.stem}](plots/{path.name})" for path in plots]
-    with atomic_path(args.out / "report.md") as temp:
-        temp.write_text("\n".join(report) + "\n", encoding="utf-8")
-    print((args.out / "report.md").read_text())
-    print(f"[learn report] {args.out / 'report.md'}, {args.out / 'results.json'}, {args.out / 'plots'}")
+    args = parser.parse_args(argv)
+    results = write(args.out, args.wall_s, args.verl_runs)
+    for p in results["predictions"]:
+        print(f"{p['verdict']}: {p['claim']}")
+    print(f"report: {args.out / 'report.md'}")
 
 
 if __name__ == "__main__":

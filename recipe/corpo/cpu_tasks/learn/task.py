@@ -9,12 +9,13 @@ them problems (see ``problems``). A problem is one *function* (formulas with the
 trained on.
 
 A pair shows one formula of the problem and two candidate responses, short programs (code) or
-final formulas (math):
+final formulas (math), each drawn on its own (``FunctionTask.candidate``):
 
-- correct: that formula with the operands of ``+`` and ``*`` in random order (``b * (3 + a)`` for
-  ``(a + 3) * b``);
-- incorrect: the same for a *neighbour* of it: one edit away (another constant, another operator,
-  or two leaves swapped) and not the same function.
+- correct: *any* formula of the function (another program of it, e.g. ``a + (3 + b)`` for
+  ``(a + b) + 3``), the operands of ``+`` and ``*`` in random order;
+- incorrect: an edit of any of them, of one of ``ERROR_KINDS`` (another constant, another
+  operator, two leaves swapped; the kind drawn uniformly) and not the same function. Each row logs
+  its candidates' kinds (``extra_info.candidate_kinds``).
 
 So judging a pair means reading the problem and each candidate: a candidate's text, length or
 position says nothing about its label (the edit relation is symmetric and length-preserving, the
@@ -31,6 +32,9 @@ Splits (problems disjoint between splits, as in the paper):
 - ``val_math_ood``: one-correct pairs of a math problem whose answer is a formula in LaTeX
   (``The answer is $b \\cdot (3 + a)$.``), not a program: out of domain by *kind of answer*.
 
+Validation splits hold every pair in both orders, (A, B) then (B, A) (``extra_info``: ``pair``,
+``order``).
+
     python -m recipe.corpo.cpu_tasks.learn.task --out DIR        # DIR/{train,val_code_id,val_code_ood,val_math_ood}.parquet
 """
 
@@ -46,8 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_prep.formats.io import write_json_atomic
-from data_prep.formats.split_set import write_split_set
 from data_prep.formats.verl_rows import make_row
+from data_prep.formats.split_set import write_split_set
 
 OPERATORS = ("+", "-", "*")
 CONSTANTS = tuple(str(c) for c in range(2, 20))
@@ -108,21 +112,30 @@ def _with_operator(formula, path: tuple, operator: str):
     return tuple(children)
 
 
-def edits(formula) -> list:
-    """Formulas one edit away: another constant, another operator, or two leaves swapped."""
+#: the kinds of error an incorrect candidate has (one edit of a correct program)
+ERROR_KINDS = ("constant", "operator", "swap")
+
+
+def edits_by_kind(formula) -> list[tuple]:
+    """(formula, kind) one edit away: another constant, another operator, or two leaves swapped."""
     leaves = _leaves(formula)
     out = []
     for i, leaf in enumerate(leaves):
         if leaf in CONSTANTS:
-            out += [_with_leaves(formula, leaves[:i] + [c] + leaves[i + 1:]) for c in CONSTANTS if c != leaf]
+            out += [(_with_leaves(formula, leaves[:i] + [c] + leaves[i + 1:]), "constant") for c in CONSTANTS if c != leaf]
     for path in _operator_paths(formula):
         current = formula if not path else _subtree(formula, path)
-        out += [_with_operator(formula, path, op) for op in OPERATORS if op != current[0]]
+        out += [(_with_operator(formula, path, op), "operator") for op in OPERATORS if op != current[0]]
     for i, j in itertools.combinations(range(len(leaves)), 2):
         swapped = list(leaves)
         swapped[i], swapped[j] = swapped[j], swapped[i]
-        out.append(_with_leaves(formula, swapped))
+        out.append((_with_leaves(formula, swapped), "swap"))
     return out
+
+
+def edits(formula) -> list:
+    """Formulas one edit away: another constant, another operator, or two leaves swapped."""
+    return [edited for edited, _ in edits_by_kind(formula)]
 
 
 def _subtree(formula, path: tuple):
@@ -156,26 +169,44 @@ class FunctionTask:
 
     problem_id: str
     formulas: tuple
-    neighbours: dict  # formula -> formulas one edit away, of other (kept) functions
+    neighbours: dict  # formula -> (formula, kind) one edit away, of other (kept) functions
 
-    def pair(self, rng: random.Random, task: str, labels: tuple[int, int]) -> tuple[str, str, str]:
-        """(statement, response A, response B) for the labels: a formula of the problem is shown; a
-        correct response renders that formula (operands of ``+``/``*`` in random order), an incorrect
-        one a neighbour of it. The two responses always differ."""
-        formulas = self.formulas
-        if labels == (1, 1):  # two different renderings of one formula are needed
-            formulas = [f for f in formulas if len(renderings(f)) > 1]
-        formula = rng.choice(formulas)
+    def candidate(self, rng: random.Random, label: int, shown=None) -> tuple[object, str]:
+        """(formula, kind) of one candidate, drawn on its own: a correct one is any program of the
+        function (``formulas``: ``(a + b) + 3`` or ``a + (3 + b)``...), an incorrect one an edit of
+        any of them, its kind (``ERROR_KINDS``) drawn first, uniformly among those it has. With
+        ``shown`` (the statement's formula), candidates are that formula or an edit of it (the warm
+        start's first, easier stage)."""
+        if label:
+            return (shown if shown is not None else rng.choice(self.formulas)), "correct"
+        base = shown if shown is not None else rng.choice(self.formulas)
+        by_kind: dict[str, list] = defaultdict(list)
+        for neighbour, kind in self.neighbours[base]:
+            by_kind[kind].append(neighbour)
+        kind = rng.choice(sorted(by_kind))
+        return rng.choice(by_kind[kind]), kind
+
+    def pair(self, rng: random.Random, task: str, labels: tuple[int, int],
+             easy: bool = False) -> tuple[str, str, str, tuple[str, str]]:
+        """(statement, response A, response B, (kind A, kind B)) for the labels: a formula of the
+        problem is shown; each candidate is drawn on its own (``candidate``; ``easy``: from the shown
+        formula only), rendered with the operands of ``+``/``*`` in random order. The two responses
+        always differ."""
+        formula = rng.choice(self.formulas)
+        if easy and labels == (1, 1):
+            formula = rng.choice([f for f in self.formulas if len(renderings(f)) > 1])
         statement = render(formula, rng, task)
         while True:
-            responses = [render(formula if label else rng.choice(self.neighbours[formula]), rng, task) for label in labels]
+            drawn = [self.candidate(rng, label, formula if easy else None) for label in labels]
+            responses = [render(f, rng, task) for f, _ in drawn]
             if responses[0] != responses[1]:
                 break
+        kinds = (drawn[0][1], drawn[1][1])
         if task == "math":
             return (f"Rewrite ${statement}$ as an equivalent expression in $a$ and $b$.",
-                    *(f"The answer is ${r}$." for r in responses))
+                    *(f"The answer is ${r}$." for r in responses), kinds)
         return (f"Write a Python function f(a, b) that returns {statement} for integers a and b.",
-                *(f"```python\ndef f(a, b):\n    return {r}\n```" for r in responses))
+                *(f"```python\ndef f(a, b):\n    return {r}\n```" for r in responses), kinds)
 
     def tests(self) -> dict:
         """The problem's tests in the ``data_prep`` schema (function kind), for the sandbox."""
@@ -214,7 +245,8 @@ def problems() -> list[FunctionTask]:
     out = []
     for values, formulas in kept.items():
         neighbours = {
-            formula: tuple(sorted({e for e in edits(formula) if signature(e) != values and signature(e) in kept}, key=repr))
+            formula: tuple(sorted({(e, kind) for e, kind in edits_by_kind(formula)
+                                   if signature(e) != values and signature(e) in kept}, key=repr))
             for formula in formulas
         }
         problem_id = "learn-" + hashlib.sha1(json.dumps(values).encode()).hexdigest()[:10]
@@ -277,14 +309,18 @@ def make_rows(split: str, pool: list[FunctionTask], size: int, rng: random.Rando
             labels = configurations[(index % len(order) + index // len(order)) % len(configurations)]
         else:
             problem, labels = order[index // 2], configurations[index % 2]
-        statement, response_a, response_b = problem.pair(rng, task, labels)
-        rows.append(
-            make_row(
-                split=split, index=index, problem_id=problem.problem_id, source=SOURCE,
-                statement=statement, response_a=response_a, response_b=response_b,
-                labels=list(labels), task=task,
+        statement, response_a, response_b, kinds = problem.pair(rng, task, labels)
+        shown = [(response_a, response_b, labels, kinds, "original")]
+        if split != "train":  # evaluation sees every pair in both orders
+            shown.append((response_b, response_a, labels[::-1], kinds[::-1], "swapped"))
+        for first, second, shown_labels, shown_kinds, order_name in shown:
+            row = make_row(
+                split=split, index=len(rows), problem_id=problem.problem_id, source=SOURCE,
+                statement=statement, response_a=first, response_b=second, labels=list(shown_labels), task=task,
             )
-        )
+            # "correct" or the error kind, A then B; the pair and its order
+            row["extra_info"].update(candidate_kinds=list(shown_kinds), pair=index, order=order_name)
+            rows.append(row)
     return rows
 
 

@@ -13,22 +13,21 @@ settings, is rebuilt::
 - model: ``LlamaForCausalLM``, 3 layers, hidden 96, 3 heads of dim 32 (~0.5M parameters). (A
   ``qwen2`` folder would have its tokenizer replaced by transformers' ``Qwen2Tokenizer`` on loading;
   Llama's tokenizer loads as saved.)
-- warm start, supervised next-token training on the training pairs, the loss on the answers, in
-  two stages:
+- warm start, supervised next-token training on the *training problems* in all four pair
+  configurations (RL then trains on one-correct pairs only), the loss on the answers, in three stages:
 
-  1. ``steps`` steps with the right judgments, ``\boxed{9, 1}`` for a correct A and an incorrect B:
-     the model learns the format, then, after a plateau at an answer-token loss of ~0.077 (judging
-     at chance), to compare the candidates with the problem; 800 steps were too few to leave the
-     plateau, 1,600 leave it after ~750 (``stage_losses`` in the summary);
-  2. ``hedge_steps`` steps at a low learning rate with a *hedging* teacher: each judgment is
-     undecided (a score of 5) with probability ``hedge``, right otherwise.
+  1. ``easy_steps`` steps with right, confident judgments (``\boxed{9, 1}`` for a correct A and an
+     incorrect B) on pairs whose candidates are the shown formula or an edit of it: the model leaves
+     the plateau of judging at chance (an answer-token loss of ~2 ln 2 / 9 = 0.154);
+  2. ``steps`` steps (cosine) with right judgments on the full task (a correct candidate is any
+     program of the function, ``task.FunctionTask.candidate``);
+  3. ``calibrate_steps`` steps at a low learning rate from a *calibrated* teacher
+     (``calibrated_answer``): each score drawn on its own with P(correct | v) = v / 10.
 
-  The result answers in the format, knows more than it says: about half of its answers commit to
-  both judgments, most of those are right, and a group of 8 has mixed rewards. The ordinal reward
-  ranks a hedged failure (-0.25) above a confident error (-0.45): the partial credit that GRPO's
-  mean baseline can turn into a positive advantage for a failure, and that CoRPO never does.
-  (Training on hedged or varied scores from the start keeps the model from learning the task in
-  this budget, which is why there are two stages.)
+  The result is an imperfect, calibrated judge of every configuration, whose failures come at
+  many reward levels (one wrong judgment or two, confident or not, format): the partial credit
+  GRPO's mean baseline can turn into a positive advantage for a failure, and CoRPO never does.
+  ``stage_losses`` in the summary records each stage's loss.
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ from pathlib import Path
 import pandas as pd
 from transformers import AutoTokenizer, GenerationConfig
 
-from recipe.corpo.cpu_tasks.cache import cache_folder, ensure_built
+from data_prep.formats.verl_rows import build_verifier_prompt
 from recipe.corpo.cpu_tasks.learn import task
 from recipe.corpo.cpu_tasks.tiny_default import build_model, build_tokenizer, warm_start
 
@@ -68,18 +67,55 @@ class Settings:
     hidden: int = 96
     layers: int = 3
     heads: int = 3
+    easy_steps: int = 1000
     steps: int = 1600
     batch_size: int = 32
     lr: float = 1e-3
-    hedge_steps: int = 200
-    hedge_lr: float = 2e-4
-    hedge: float = 0.3
+    calibrate_steps: int = 300
+    calibrate_lr: float = 2e-4
 
 
-def teacher_answer(labels: list[int], hedge: float, rng: random.Random) -> str:
-    """``\\boxed{vA, vB}``: each judgment right (9 = correct, 1 = incorrect), or undecided (5) with probability ``hedge``."""
-    scores = [5 if rng.random() < hedge else 9 if label else 1 for label in labels]
+def default_home() -> Path:
+    """``$CORPO_LEARN_HOME``, else ``$XDG_CACHE_HOME/verl-corpo/learn``, else ``~/.cache/verl-corpo/learn``."""
+    if os.environ.get("CORPO_LEARN_HOME"):
+        return Path(os.environ["CORPO_LEARN_HOME"])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "verl-corpo" / "learn"
+
+
+#: the scores a calibrated teacher writes, and how often it writes each for a correct candidate
+#: (P(v | correct) ~ v) and for an incorrect one (P(v | incorrect) ~ 10 - v): with as many correct
+#: as incorrect candidates, P(correct | v) = v / 10, so a score is the teacher's true confidence.
+#: Right judgments 73%, undecided (5) 9%, wrong 18%.
+CALIBRATED_SCORES = tuple(range(11))
+
+
+def right_answer(labels: list[int]) -> str:
+    """``\\boxed{vA, vB}`` with each judgment right and confident: 9 = correct, 1 = incorrect."""
+    scores = [9 if label else 1 for label in labels]
     return f"\\boxed{{{scores[0]}, {scores[1]}}}"
+
+
+def calibrated_answer(labels: list[int], rng: random.Random) -> str:
+    """``\\boxed{vA, vB}``, each score drawn on its own from the calibrated teacher (``CALIBRATED_SCORES``)."""
+    scores = [rng.choices(CALIBRATED_SCORES, weights=[v if y else 10 - v for v in CALIBRATED_SCORES])[0] for y in labels]
+    return f"\\boxed{{{scores[0]}, {scores[1]}}}"
+
+
+#: the warm start sees every pair configuration (RL then trains on one-correct pairs only)
+CONFIGURATIONS = ((1, 0), (0, 1), (1, 1), (0, 0))
+
+
+def warm_start_examples(tokenizer, problems: list, count: int, answer, rng: random.Random,
+                        easy: bool = False) -> list[tuple[str, str]]:
+    """``count`` (prompt, answer) texts on the training problems, the configuration drawn uniformly
+    from ``CONFIGURATIONS``, each candidate on its own (``task.FunctionTask.pair``, ``easy`` passed on)."""
+    out = []
+    for _ in range(count):
+        labels = rng.choice(CONFIGURATIONS)
+        statement, a, b, _ = rng.choice(problems).pair(rng, "code", labels, easy=easy)
+        messages = build_verifier_prompt(statement, a, b, "code")
+        out.append((prompt_text(tokenizer, messages), answer(list(labels)) + "<|im_end|>"))
+    return out
 
 
 def prompt_text(tokenizer, messages) -> str:
@@ -103,15 +139,10 @@ def build(out: Path, settings: Settings = Settings()) -> Path:
             tokenizer, settings.seed, hidden=settings.hidden, layers=settings.layers, heads=settings.heads,
             kv_heads=settings.heads, intermediate=4 * settings.hidden, family="llama",
         )
-        train = splits["train"]
+        train_problems = task.split_problems(settings.task_seed)["train"]
 
-        def examples(steps: int, hedge: float) -> list[tuple[str, str]]:
-            out = []
-            for _ in range(steps * settings.batch_size):
-                row = train.iloc[rng.randrange(len(train))]
-                labels = json.loads(row["reward_model"]["ground_truth"])["labels"]
-                out.append((prompt_text(tokenizer, row["prompt"]), teacher_answer(labels, hedge, rng) + "<|im_end|>"))
-            return out
+        def examples(steps: int, answer, easy: bool = False) -> list[tuple[str, str]]:
+            return warm_start_examples(tokenizer, train_problems, steps * settings.batch_size, answer, rng, easy)
 
         losses: dict[str, list[float]] = {}
 
@@ -123,13 +154,17 @@ def build(out: Path, settings: Settings = Settings()) -> Path:
                           f"(mean of the last 100 steps; {time.time() - started:.0f} s)", file=sys.stderr, flush=True)
             return report
 
-        warm_start(model, tokenizer, examples(settings.steps, 0.0), settings.steps, settings.seed, lr=settings.lr,
-                   batch_size=settings.batch_size, cosine=True, clip=1.0, weight_decay=0.0,
+        if settings.easy_steps:
+            warm_start(model, tokenizer, examples(settings.easy_steps, right_answer, easy=True), settings.easy_steps,
+                       settings.seed, lr=settings.lr, batch_size=settings.batch_size, clip=1.0, weight_decay=0.0,
+                       progress=progress("right judgments, statement's program only", settings.easy_steps))
+        warm_start(model, tokenizer, examples(settings.steps, right_answer), settings.steps, settings.seed,
+                   lr=settings.lr, batch_size=settings.batch_size, cosine=True, clip=1.0, weight_decay=0.0,
                    progress=progress("right judgments", settings.steps))
         final_loss = warm_start(
-            model, tokenizer, examples(settings.hedge_steps, settings.hedge), settings.hedge_steps, settings.seed,
-            lr=settings.hedge_lr, batch_size=settings.batch_size, clip=1.0, weight_decay=0.0,
-            progress=progress("hedging teacher", settings.hedge_steps),
+            model, tokenizer, examples(settings.calibrate_steps, lambda labels: calibrated_answer(labels, rng)),
+            settings.calibrate_steps, settings.seed, lr=settings.calibrate_lr, batch_size=settings.batch_size, clip=1.0,
+            weight_decay=0.0, progress=progress("calibrated teacher", settings.calibrate_steps),
         )
         model.save_pretrained(staging / "model")
         model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
@@ -181,11 +216,12 @@ def is_complete(out: Path, settings: Settings) -> bool:
 
 
 def ensure(out: Path | None = None, force: bool = False, settings: Settings = Settings()) -> Path:
-    """The cached warm start (``$CORPO_LEARN_HOME``, else ``~/.cache/verl-corpo/learn``), built if missing,
-    incomplete or built with other settings (a few minutes)."""
-    out = Path(out) if out else cache_folder("learn", "CORPO_LEARN_HOME")
-    return ensure_built(out, lambda folder: is_complete(folder, settings), lambda folder: build(folder, settings),
-                        "learn warm start", force)
+    """The cached warm start, built if missing, incomplete or built with other settings."""
+    out = Path(out) if out else default_home()
+    if force or not is_complete(out, settings):
+        print(f"[learn warm start] building under {out} (nothing is downloaded; a few minutes)", file=sys.stderr, flush=True)
+        build(out, settings)
+    return out
 
 
 def main() -> None:
