@@ -21,6 +21,7 @@ Metric names avoid the substrings ``min``, ``max``, ``sum`` and ``total``: verl'
 from __future__ import annotations
 
 import math
+from typing import Mapping
 
 import numpy as np
 import torch
@@ -117,3 +118,16 @@ def corpo_diagnostics(
         PREFIX + "equal_reward_group_frac": _share(stats.equal_rewards, groups),
         PREFIX + "all_failed_group_frac": _share(stats.group_high < r_min_correct, groups),
     }
+
+
+def filtered_phase1_groups(shared_rewards: Mapping[float, int], r_min_correct: float) -> dict[str, float]:
+    """``corpo/filter_dropped_phase1_groups``: how many of the groups a group filter dropped were in
+    CoRPO's phase 1 (correctness-seeking), i.e. would have had negative advantages.
+
+    ``shared_rewards`` is ``{reward: number of dropped groups}``: a filter like DAPO's
+    ``algorithm.filter_groups`` (metric ``reward``) drops only groups whose rewards are all equal,
+    so a dropped group's mean is that reward, and it is in phase 1 exactly when it is below
+    ``r_min_correct``.
+    """
+    dropped = sum(int(count) for reward, count in shared_rewards.items() if float(reward) < r_min_correct)
+    return {PREFIX + "filter_dropped_phase1_groups": float(dropped)}

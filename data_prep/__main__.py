@@ -32,15 +32,11 @@ from data_prep.formats.io import (
     DataError,
     count_records,
     expand_inputs,
+    summary_path,
     write_json_atomic,
-    write_parquet_atomic,
     write_records,
 )
 from data_prep.formats.text_table import format_table
-
-
-def _summary_path(out: Path) -> Path:
-    return out.with_name(out.name.split(".")[0] + ".summary.json")
 
 
 def _convert_options(args):
@@ -73,11 +69,29 @@ def cmd_convert(args) -> dict:
     return summary
 
 
+def _sandbox(args):
+    """The isolation this run uses; stops when candidates could forge their labels there, unless
+    the code is trusted (``--trusted-code``)."""
+    from data_prep.label.sandbox.run import MODE_VARIABLE, SandboxError, detect_isolation
+
+    try:
+        isolation = detect_isolation()
+    except SandboxError as err:
+        raise SystemExit(f"sandbox: {err}") from None
+    print(f"sandbox: {isolation.describe()}", file=sys.stderr)
+    if isolation.candidates_can_forge_labels and not args.trusted_code:
+        raise SystemExit(
+            f"sandbox: mode {isolation.name} has no mount namespace: a hostile candidate could rewrite the "
+            "labeller's cache and output files and so forge its own label. Run as root in a container, or where "
+            f"user namespaces are allowed (docs/sandbox.md), or pass --trusted-code if every program is yours "
+            f"({MODE_VARIABLE} chooses a mode).")
+    return isolation
+
+
 def cmd_audit(args) -> dict:
     from collections import Counter
 
     from data_prep.label.audit import agreement_table, audit, dataset_jobs, file_jobs
-    from data_prep.label.sandbox.run import detect_isolation
 
     if bool(args.format) == bool(args.problems):
         build_parser().error("audit needs either --format/--input (the dataset's own programs) "
@@ -92,8 +106,7 @@ def cmd_audit(args) -> dict:
         if not args.references:
             build_parser().error("--problems needs --references")
         jobs = file_jobs(args.problems, args.references)
-    isolation = detect_isolation()
-    print(f"sandbox: {isolation.describe()}", file=sys.stderr)
+    isolation = _sandbox(args)
     with tqdm(desc="audit", unit="program") as bar:
         report = audit(jobs, _label_settings(args), args.workers, on_done=bar.update)
     report["skipped"] = dict(sorted(skipped.items()))
@@ -107,7 +120,9 @@ def cmd_audit(args) -> dict:
               "--problems/--references)", file=sys.stderr)
     for key, title in (("failures", "problems whose tests reject their own known-good program"),
                        ("reference_timeouts", "known-good programs that timed out (not counted as wrong)"),
-                       ("accepts_known_bad", "problems whose tests accept a known-bad program")):
+                       ("accepts_known_bad", "problems whose tests accept a known-bad program"),
+                       ("checker_errors", "problems whose checker could not judge (checker_error: no label, left "
+                                          "out of pairs)")):
         if report[key]:
             print(f"\n{title}:")
             print(format_table(["problem", "reference", "verdict", "detail"],
@@ -152,12 +167,10 @@ def _label_settings(args):
 def cmd_label(args) -> dict:
     from data_prep.formats.problems import load_problems, read_generations
     from data_prep.label.labeller import ResultCache, label_generations
-    from data_prep.label.sandbox.run import detect_isolation
 
     problems = load_problems(args.problems)
     generations = list(read_generations(args.generations, problems))  # validates every row before running any
-    isolation = detect_isolation()
-    print(f"sandbox: {isolation.describe()}", file=sys.stderr)
+    isolation = _sandbox(args)
     settings = _label_settings(args)
     cache_path = args.cache or Path(str(args.out) + ".cache.jsonl")
     cache = ResultCache(None if args.no_cache else cache_path)
@@ -167,7 +180,7 @@ def cmd_label(args) -> dict:
     finally:
         bar.close()
         cache.close()
-    write_parquet_atomic(args.out, rows)
+    write_records(args.out, rows)  # parquet or JSONL, by the suffix
     verdicts = Counter(row["verdict"] for row in rows)
     per_source = Counter((row["source"], row["label"]) for row in rows)
     print(format_table(["verdict", "responses"], sorted(verdicts.items())))
@@ -243,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("label", help="run each response's code against its problem's tests")
     p.add_argument("--problems", type=Path, required=True)
     p.add_argument("--generations", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True, help="labelled parquet")
+    p.add_argument("--out", type=Path, required=True, help="labelled responses: .parquet (or .jsonl)")
     _add_limit_args(p)
     p.add_argument("--cache", type=Path, help="resume cache (default: OUT.cache.jsonl)")
     p.add_argument("--no-cache", action="store_true")
@@ -300,6 +313,8 @@ def _add_limit_args(p) -> None:
     p.add_argument("--default-memory-mb", type=int, default=512)
     p.add_argument("--time-scale", type=float, default=1.0, help="multiply every time limit (Python is slow)")
     p.add_argument("--output-limit-mb", type=int, default=32)
+    p.add_argument("--trusted-code", action="store_true",
+                   help="run even in a sandbox mode where a hostile candidate could forge its label (no mount namespace)")
 
 
 def main(argv=None) -> int:
@@ -312,9 +327,9 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    summary_path = {"pairs": out / "summary.json", "audit": out}.get(args.command) or _summary_path(out)
-    write_json_atomic(summary_path, summary)
-    print(f"summary saved to {summary_path}", file=sys.stderr)
+    saved_to = {"pairs": out / "summary.json", "audit": out}.get(args.command) or summary_path(out)
+    write_json_atomic(saved_to, summary)
+    print(f"summary saved to {saved_to}", file=sys.stderr)
     return 0
 
 

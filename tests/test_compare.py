@@ -1,19 +1,16 @@
-"""The output comparison rule (data_prep.formats.judge_rules), as properties: integers exact however large,
-whitespace never matters, a tolerance only for real numbers, yes/no and "any case" words."""
+"""The output comparison rules (data_prep.formats.judge_rules), as properties: integers exact however
+large (as strings on Codeforces, as values on code_contests), whitespace never matters, a tolerance only
+for real numbers, yes/no and "any case" words."""
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data_prep.formats.judge_rules import (
-    CODE_CONTESTS,
-    CODEFORCES,
-    OutputRule,
-    outputs_match,
-    tokens_match,
-)
+from data_prep.formats.judge_rules import CODE_CONTESTS, CODEFORCES, OutputRule, outputs_match, tokens_match
 
-RULES = [CODEFORCES, CODE_CONTESTS, OutputRule(case="any"), OutputRule(case="exact")]
+RULES = [CODEFORCES, CODE_CONTESTS, OutputRule(case="any"), OutputRule(case="exact"), OutputRule(integers="value")]
+STRING_RULES = [rule for rule in RULES if rule.integers == "string"]
+VALUE_RULES = [rule for rule in RULES if rule.integers == "value"]
 rules = st.sampled_from(RULES)
 big_integers = st.integers(-10**60, 10**60) | st.sampled_from([998244352, 998244353, 10**9 + 7, 2**63, 10**18])
 words = st.text("abcdefghXYZ", min_size=1, max_size=6)
@@ -27,10 +24,34 @@ def test_an_integer_off_by_one_never_matches(n, step, rule):
     assert not outputs_match(f"1 {n + step}\n", f"1 {n}\n", rule)
 
 
+def _other_writings(n: int) -> list[str]:
+    """``n`` written with a sign, leading zeros, ``-0`` or as a real: the same value, another string."""
+    digits = str(abs(n))
+    writings = [("+" if n >= 0 else "-") + digits.rjust(len(digits) + 2, "0"), "0" + str(n) if n >= 0 else "-0" + digits]
+    if n >= 0:
+        writings.append("+" + digits)
+    if n == 0:
+        writings.append("-0")
+    return writings
+
+
 @given(big_integers, rules)
-def test_an_integer_matches_itself_however_written(n, rule):
+def test_an_integer_matches_itself(n, rule):
     assert tokens_match(str(n), str(n), rule)
-    assert tokens_match(("+" if n >= 0 else "-") + str(abs(n)).rjust(5, "0"), str(n), rule)
+
+
+@given(big_integers, st.sampled_from(VALUE_RULES))
+def test_where_the_judge_reads_values_an_integer_matches_however_written(n, rule):
+    for writing in _other_writings(n):
+        assert tokens_match(writing, str(n), rule), writing
+
+
+@given(big_integers, st.sampled_from(STRING_RULES))
+def test_where_the_judge_reads_strings_an_integer_matches_only_as_written(n, rule):
+    """testlib (Codeforces): readLong rejects '+', leading zeros and '-0'; wcmp compares strings."""
+    for writing in _other_writings(n) + [f"{n}.0", f"{n}e0"]:
+        assert not tokens_match(writing, str(n), rule), writing
+        assert not outputs_match(f"1 {writing}\n", f"1 {n}\n", rule)
 
 
 @given(tokens, st.data(), rules)
@@ -85,6 +106,8 @@ def test_other_words_ignore_case_only_when_the_rule_says_so(word, data):
     ("100000", "1e5", True),
     ("1e5", "100000", False), ("3.0", "3", False),  # a real never answers an integer on Codeforces
     ("100000.5", "100000", False),  # relative error 5e-6 is above 1e-6
+    ("0110", "110", False), ("+5", "5", False), ("-0", "0", False), ("05", "5", False),  # testlib's readLong
+    ("+0.5", "0.5", True), ("00.5", "0.5", True), ("5e-1", "0.5", True),  # testlib's readDouble takes these
     ("inf", "inf", True), ("inf", "INF", False), ("nan", "nan", True),
     ("1_000", "1000", False), ("0x10", "16", False), ("five", "5", False),
 ])
@@ -111,3 +134,14 @@ def test_rule_validation():
         OutputRule.from_dict({"tolerance": 1e-6})
     with pytest.raises(ValueError, match="case must be one of"):
         OutputRule(case="lower")
+    with pytest.raises(ValueError, match="integers must be one of"):
+        OutputRule(integers="int64")
+    with pytest.raises(ValueError, match="reals_match_integers needs integers='value'"):
+        OutputRule(reals_match_integers=True)
+
+
+@pytest.mark.parametrize("got", ["0110", "+110", "110.0"])
+def test_code_contests_reads_integers_as_values(got):
+    """tester_sandboxer.cc parses numbers: leading zeros, '+' and a real of the same value are accepted."""
+    assert tokens_match(got, "110", CODE_CONTESTS) and not tokens_match(got, "110", CODEFORCES)
+    assert tokens_match("-0", "0", CODE_CONTESTS) and not tokens_match("-0", "0", CODEFORCES)

@@ -3,6 +3,7 @@ label with the sandbox (code) and math-verify (math), pair, and load the four fi
 RLHFDataset."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -54,7 +55,7 @@ def pipeline(tmp_path_factory):
 
 def test_convert_skips_what_cannot_be_judged(pipeline):
     summary = json.loads((pipeline["dir"] / "problems_codeforces.summary.json").read_text())
-    assert summary["problems"] == 7
+    assert summary["problems"] == 10
     assert summary["skipped"] == {"interactive problem": 1, "executable is false": 1,
                                   "official_tests_complete is false": 1}
 
@@ -127,3 +128,37 @@ def test_split_rules(pipeline):
             a, b = content.split("## Response A")[1].split("## Response B")
             assert a.strip() != b.strip(), "identical responses paired"
             assert "Let me think about approach" not in content, "candidate reasoning not stripped"
+
+
+def test_label_writes_jsonl_when_the_output_is_named_so(pipeline, tmp_path):
+    d = pipeline["dir"]
+    out = tmp_path / "labelled.jsonl"
+    run_cli("label", "--problems", d / "problems.jsonl", "--generations", d / "generations.jsonl", "--out", out,
+            "--cache", d / "labelled.parquet.cache.jsonl")
+    rows = [json.loads(line) for line in out.read_text().splitlines()]  # JSON lines, not parquet bytes
+    assert [row["label"] for row in rows] == pd.read_parquet(d / "labelled.parquet")["label"].tolist()
+
+
+def _label_in_mode(pipeline, tmp_path, mode, *flags):
+    d = pipeline["dir"]
+    env = dict(os.environ, CORPO_SANDBOX_MODE=mode)
+    return subprocess.run([sys.executable, "-m", "data_prep", "label", "--problems", str(d / "problems.jsonl"),
+                           "--generations", str(d / "generations.jsonl"), "--out", str(tmp_path / "out.parquet"),
+                           "--no-cache", *flags], capture_output=True, text=True, env=env)
+
+
+def test_label_refuses_a_mode_where_candidates_could_forge_their_labels(pipeline, tmp_path):
+    refused = _label_in_mode(pipeline, tmp_path, "none")
+    assert refused.returncode != 0 and "could rewrite the labeller's cache" in refused.stderr, refused.stderr
+    assert "--trusted-code" in refused.stderr and "Traceback" not in refused.stderr
+    assert not (tmp_path / "out.parquet").exists()
+    trusted = _label_in_mode(pipeline, tmp_path, "none", "--trusted-code")
+    assert trusted.returncode == 0, trusted.stderr
+    assert pd.read_parquet(tmp_path / "out.parquet")["label"].tolist() == \
+        pd.read_parquet(pipeline["dir"] / "labelled.parquet")["label"].tolist()
+
+
+def test_an_unknown_sandbox_mode_is_named_in_one_line(pipeline, tmp_path):
+    result = _label_in_mode(pipeline, tmp_path, "bogus")
+    assert result.returncode != 0 and "CORPO_SANDBOX_MODE=bogus: not a mode" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

@@ -44,12 +44,12 @@ def test_codeforces_default_config_with_generated_tests(tmp_path, codeforces):
     problems, summary = convert(tmp_path, "codeforces", codeforces["shards"],
                                 extra=["--generated-tests", codeforces["generated_tests"]])
     assert sorted(problems) == [f"codeforces/{i}" for i in ("2000/A", "2000/B", "2000/C", "2000/D", "2000/E", "2001/A",
-                                                           "2001/B")]
+                                                           "2001/B", "2001/F", "2001/G", "2001/H")]
     assert summary["skipped"] == {"executable is false": 1, "interactive problem": 1,
                                   "official_tests_complete is false": 1}
     assert summary["options"]["generated_tests"] == {"files": 1, "problems": 1}
     a = problems["codeforces/2000/A"]
-    assert [c["output"] for c in a.tests["cases"]] == ["998244353\n", "1000000000000\n", "-1\n"]  # official, generated
+    assert [c["output"] for c in a.tests["cases"]] == ["998244353\n", "1000000000000\n", "0\n", "-1\n"]  # official, generated
     assert (a.time_limit_s, a.memory_limit_mb) == (1.0, 256.0)
     assert problems["codeforces/2000/C"].tests["compare"]["case"] == "any"  # "in any case" in the statement
     assert problems["codeforces/2000/D"].tests["compare"]["case"] == "yes_no"
@@ -66,11 +66,11 @@ def test_codeforces_filters(tmp_path, codeforces):
     assert summary["skipped"] == {"interactive problem": 1}
     problems, summary = convert(tmp_path, "codeforces", codeforces["shards"], extra=["--input-mode", "file"])
     assert list(problems) == ["codeforces/2001/A"]
-    assert summary["skipped"]["input_mode stdio (kept: --input-mode file)"] == 6
+    assert summary["skipped"]["input_mode stdio (kept: --input-mode file)"] == 9
     problems, summary = convert(tmp_path, "codeforces", codeforces["shards"], extra=["--max-rating", "1000"])
     assert "codeforces/2000/B" not in problems and "codeforces/2000/E" not in problems
     assert summary["skipped"]["rating outside [None, 1000]"] == 1 and summary["skipped"]["no rating (a rating filter is set)"] == 1
-    assert summary["problems"] == 5
+    assert summary["problems"] == 8
 
 
 def test_verifiable_prompts_keeps_one_row_per_problem(tmp_path, codeforces):
@@ -114,7 +114,8 @@ def test_code_contests_ids_limits_and_files(tmp_path):
     assert summary["problems"] == len(CODE_CONTESTS) and summary["skipped"] == {}
     answer = problems["code_contests/codeforces/2_B. Answer"]
     assert (answer.time_limit_s, answer.memory_limit_mb) == (None, None)  # null time_limit, memory_limit_bytes 0
-    assert answer.tests["compare"] == {"case": "any", "abs_tol": 1e-5, "rel_tol": 0.0, "reals_match_integers": True}
+    assert answer.tests["compare"] == {"case": "any", "abs_tol": 1e-5, "rel_tol": 0.0, "reals_match_integers": True,
+                                      "integers": "value"}
     product = problems["code_contests/codeforces/1_A. Product"]
     assert (product.time_limit_s, product.memory_limit_mb) == (2.0, 256.0) and len(product.tests["cases"]) == 3
     files = problems["code_contests/codeforces/3_C. Files"].tests

@@ -86,6 +86,19 @@ def test_a_bad_merge_file_stops_the_run_before_any_sample(tiny, tmp_path):
     assert f"{other}, row 1, field" in result.stderr and "sampling" not in result.stderr
 
 
+def test_a_merged_run_with_fewer_than_k_samples_stops_the_run_before_any_sample(tiny, reference, tmp_path):
+    """pass@k of a --merge run needs k samples per prompt: said before sampling, not as a traceback after."""
+    other = tmp_path / "GRPO.samples.jsonl"
+    samples = [{**s, "run": "GRPO"} for s in read_jsonl(reference / "tiny.samples.jsonl") if s["sample_index"] == 0]
+    other.write_text("".join(json.dumps(s) + "\n" for s in samples))
+    result = run_evaluate(tiny / "model", val_files(tiny)[:1], tmp_path / "eval", "--merge", str(other))
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and "sampling" not in result.stderr
+    assert f"--merge {other}: run 'GRPO' has 1 sample for some prompts" in result.stderr, result.stderr[-3000:]
+    assert "pass@2 needs at least 2" in result.stderr
+    assert not (tmp_path / "eval" / "tiny.samples.jsonl").exists()
+
+
 def test_samples_are_on_disk_as_they_are_scored_and_a_rerun_resumes(tiny, reference, tmp_path):
     out = tmp_path / "eval"
     samples_path = out / "tiny.samples.jsonl"

@@ -1,5 +1,6 @@
 """Rows in each dataset's own shape, converted by the real command, labelled by the real sandbox,
-get the verdict their reference judge gives (tests/helpers/dataset_rows.py JUDGE_CASES, the table in docs/data_prep.md)."""
+get the verdict their reference judge gives, or `checker_error` ("no verdict") where the problem's own
+checker cannot judge (tests/helpers/dataset_rows.py JUDGE_CASES, the table in docs/data_prep.md)."""
 
 import re
 import subprocess
@@ -17,7 +18,8 @@ from tests.helpers.dataset_rows import JUDGE_CASES
 DOC = Path(__file__).resolve().parents[1] / "docs" / "data_prep.md"
 #: the reference judge's verdict -> what our labeller must say
 EXPECTED = {"accepted": {"passed"}, "passed": {"passed"}, "wrong answer": {"wrong_answer"},
-            "rejected": {"wrong_answer", "runtime_error"}}
+            "rejected": {"wrong_answer", "runtime_error"}, "failed": {"wrong_answer", "runtime_error"},
+            "no verdict": {"checker_error"}}
 
 
 @pytest.fixture(scope="module")
@@ -55,4 +57,4 @@ def test_the_readme_table_is_what_the_labeller_says(verdicts):
     for case, _, _, judge, rule in JUDGE_CASES:
         row = f"| {case} | `{verdicts[case]}` | {judge} | {rule} |"
         assert row in text, f"docs/data_prep.md lacks the row:\n{row}"
-    assert len(re.findall(r"^\| .* \| `\w+` \| (?:accepted|passed|wrong answer|rejected) \|", text, re.M)) == len(JUDGE_CASES)
+    assert len(re.findall(r"^\| .* \| `\w+` \| (?:accepted|passed|wrong answer|rejected|failed|no verdict) \|", text, re.M)) == len(JUDGE_CASES)

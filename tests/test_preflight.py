@@ -61,7 +61,7 @@ def test_the_paper_script_stops_in_seconds_saying_what_is_missing(tmp_path):
     if gpus_here < 8:
         assert f"GPUs: NNODES=1 x N_GPUS_PER_NODE=8 = 8 GPUs needed, {gpus_here} found" in message
     if installed_version("vllm") is None:
-        assert "vLLM: " in message and "pip install -e '.[vllm]'" in message
+        assert "vLLM: " in message and "pip install -e '.[recipe,vllm]'" in message
     if importlib.util.find_spec("flash_attn") is None:
         assert "flash_attn is not installed" in message and preflight.FLASH_ATTN_INSTALL in message
         assert "ATTN_IMPL=sdpa" in message

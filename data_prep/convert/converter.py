@@ -4,7 +4,9 @@ Rows are read one at a time from every input file (parquet shards are read batch
 converted and written before the next is read: memory holds one parquet batch and one output batch,
 plus the set of problem ids written so far (a few bytes per problem), never the dataset. Every row
 that does not become a problem is counted by reason; each problem is validated against the schema
-before it is written, so ``label`` never meets a problem it rejects.
+before it is written, so ``label`` never meets a problem it rejects. Every problem carries the
+``judge_rules_version`` it was converted under (``data_prep.formats.judge_rules``): a file converted
+under other rules is refused where it is read, with the command that converts it again.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import pyarrow as pa
 
 from data_prep.convert.sources import SOURCES, ConvertOptions, Skip
 from data_prep.formats.io import DataError, read_records, table_writer
+from data_prep.formats.judge_rules import JUDGE_RULES_VERSION
 from data_prep.formats.problems import parse_problem
 
 #: Problems as parquet: ``tests`` is the JSON string of the test object (the schema accepts both).
 PROBLEM_SCHEMA = pa.schema([
     ("problem_id", pa.string()), ("source", pa.string()), ("statement", pa.string()), ("tests", pa.string()),
-    ("time_limit_s", pa.float64()), ("memory_limit_mb", pa.float64()),
+    ("time_limit_s", pa.float64()), ("memory_limit_mb", pa.float64()), ("judge_rules_version", pa.int64()),
 ])
 
 
@@ -37,7 +40,7 @@ def problems_from(paths: list[Path], fmt: str, options: ConvertOptions, skipped:
         for row, record in read_records(path, batch_size=64):
             on_row()
             try:
-                problem = module.convert(record, options)
+                problem = {**module.convert(record, options), "judge_rules_version": JUDGE_RULES_VERSION}
             except Skip as why:
                 skipped[str(why)] += 1
                 continue

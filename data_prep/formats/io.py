@@ -145,6 +145,13 @@ def read_records(path, columns: list[str] | None = None, batch_size: int = 1024)
             yield row, record
 
 
+def summary_path(out) -> Path:
+    """Where a command saves the summary of the file it wrote: ``problems.jsonl`` ->
+    ``problems.summary.json``."""
+    out = Path(out)
+    return out.with_name(out.name.split(".")[0] + ".summary.json")
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -4,8 +4,10 @@ Both outputs are split on whitespace (spaces, tabs, line breaks: layout never ma
 have the same number of tokens. Two tokens match when
 
 1. they are the same string; or
-2. both are integers (``[+-]?digits``): their values are equal, exactly, however large (an answer
-   mod 998244353 that is off by one is wrong); or
+2. the expected token is an integer (``[+-]?digits``) and the rule reads integers by value
+   (``integers="value"``): the answer is an integer of the same value, exactly, however large (an
+   answer mod 998244353 that is off by one is wrong), ``+5``, ``05`` and ``-0`` included; under
+   ``integers="string"`` an expected integer is answered by that string only; or
 3. both are numbers and at least one is a real number (has a ``.`` or an exponent): they agree
    within ``abs_tol`` or within ``rel_tol`` of the expected value, except that a real number never
    answers an expected integer unless ``reals_match_integers`` (``3.0`` for ``3``); or
@@ -14,20 +16,31 @@ have the same number of tokens. Two tokens match when
 
 Where the rules come from:
 
+- Codeforces (open-r1/codeforces problems without a ``generated_checker``; the ``codeforces`` rule,
+  also the default) judges with testlib's standard checkers (MikeMirzayanov/testlib):
+  ``checkers/wcmp.cpp`` and ``lcmp.cpp`` read words and compare them as strings; ``ncmp.cpp``
+  reads each token with ``readLong``, whose ``stringToLongLong`` (``testlib.h``) rejects a ``+``
+  sign, leading zeros and ``-0`` ("Expected integer") and returns the value, so the integers it
+  accepts are equal exactly when their strings are: ``0110`` does not answer ``110``, nor ``+5``
+  ``5``, nor ``-0`` ``0``, nor ``3.0`` ``3`` (``integers="string"``). ``checkers/yesno.cpp``
+  upper-cases YES/NO before comparing (``case="yes_no"``); a statement that allows "any case"
+  makes every word case-insensitive (the converter sets ``case="any"``). Real answers:
+  ``rcmp6.cpp``/``rcmp9.cpp`` read doubles with ``readDouble`` (``stringToDouble`` accepts a
+  sign, leading zeros and exponents) and accept an absolute or relative error of ``EPS``
+  (``doubleCompare``): 1e-6 here, Codeforces' usual "absolute or relative error at most 1e-6".
 - deepmind/code_contests, ``execution/tester_sandboxer.cc`` (``OutputsMatch``/``ValuesMatch``):
-  tokens split on whitespace and lower-cased (ASCII), integers compared exactly, any other numbers
-  (``3.0`` for ``3`` too) with an absolute precision of 1e-5 (``code_contests`` rule below:
-  ``case="any"``, ``abs_tol=1e-5``, ``rel_tol=0``, ``reals_match_integers=True``). One deliberate difference: the tester parses integers as 32-bit
-  and compares larger ones as doubles, so ``10**18`` and ``10**18 + 1`` agree there; here integers
-  are always exact, as Codeforces' own checkers compare 64-bit answers.
-- open-r1/codeforces (problems without a ``generated_checker``): token-wise comparison with
-  yes/no words normalised; the statement's "print the answer in any case" makes every word
-  case-insensitive (the converter sets ``case="any"`` when the statement says so). Real answers
-  get Codeforces' usual "absolute or relative error at most 1e-6" (testlib's standard checker
-  for real numbers), and an integer answer must be printed as an integer (testlib's checkers for
-  integer answers read integers): the ``codeforces`` rule, also the default.
+  tokens split on whitespace and lower-cased (ASCII), numbers read as values: integers compared
+  exactly (``+5``, ``05``, ``-0`` by value too), any other numbers (``3.0`` for ``3`` too) with an
+  absolute precision of 1e-5 (``code_contests`` rule below: ``case="any"``,
+  ``integers="value"``, ``abs_tol=1e-5``, ``rel_tol=0``, ``reals_match_integers=True``). One
+  deliberate difference: the tester parses integers as 32-bit and compares larger ones as doubles,
+  so ``10**18`` and ``10**18 + 1`` agree there; here integers are always exact.
 
 ``inf``, ``nan``, hexadecimal or ``1_000`` are not numbers here: they compare as words.
+
+:data:`JUDGE_RULES_VERSION` numbers the judging rules as a whole (this comparison, the sandbox's
+verdicts, checker and LeetCode semantics): it is part of every label cache key and of every problem
+``convert`` writes, so a change of rules never reuses an old verdict nor reinterprets an old file.
 """
 
 from __future__ import annotations
@@ -36,11 +49,25 @@ import math
 import re
 from dataclasses import asdict, dataclass
 
+#: Bumped whenever the same program on the same problem could get another verdict. What each
+#: version changed (shown when an older problems file is refused):
+JUDGE_RULES_CHANGES = {
+    2: "integers compared exactly, yes/no words, file I/O, checkers, LeetCode's namespace",
+    3: "Codeforces integers compared as strings (testlib: no '+', leading zeros or '-0'); a LeetCode "
+       "program that exits before check() finishes fails; a checker that cannot judge gives checker_error; "
+       "a program's non-daemon threads and atexit handlers run before its output is judged (as python3 runs it)",
+}
+JUDGE_RULES_VERSION = max(JUDGE_RULES_CHANGES)
+#: The verdict of a candidate whose problem's checker could not judge it (``data_prep.label.checker``):
+#: neither correct nor incorrect, so ``pairs`` leaves it out and ``audit`` lists the problem.
+CHECKER_ERROR = "checker_error"
+
 _INTEGER = re.compile(r"[+-]?\d+")
 _REAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _YES_NO = frozenset({"yes", "no"})
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 CASES = ("yes_no", "any", "exact")
+INTEGER_RULES = ("string", "value")
 
 
 @dataclass(frozen=True)
@@ -48,20 +75,28 @@ class OutputRule:
     """How one problem's outputs are compared (stored in the problem's ``tests.compare``).
 
     ``case``: ``"yes_no"`` (only the words yes/no ignore case), ``"any"`` (every word ignores
-    ASCII case) or ``"exact"``. ``abs_tol``/``rel_tol``: tolerance for real numbers only.
-    ``reals_match_integers``: whether a real number may answer an expected integer.
+    ASCII case) or ``"exact"``. ``integers``: ``"string"`` (an expected integer is answered by the
+    same string only, as testlib reads integers) or ``"value"`` (by any integer of that value).
+    ``abs_tol``/``rel_tol``: tolerance for real numbers only. ``reals_match_integers``: whether a
+    real number may answer an expected integer (needs ``integers="value"``).
     """
 
     case: str = "yes_no"
     abs_tol: float = 1e-6
     rel_tol: float = 1e-6
     reals_match_integers: bool = False
+    integers: str = "string"
 
     def __post_init__(self):
         if self.case not in CASES:
             raise ValueError(f"case must be one of {CASES}, got {self.case!r}")
+        if self.integers not in INTEGER_RULES:
+            raise ValueError(f"integers must be one of {INTEGER_RULES}, got {self.integers!r}")
         if not isinstance(self.reals_match_integers, bool):
             raise ValueError(f"reals_match_integers must be true or false, got {self.reals_match_integers!r}")
+        if self.reals_match_integers and self.integers != "value":
+            raise ValueError("reals_match_integers needs integers='value' (a judge that reads integers as strings "
+                             "never takes a real number for one)")
         for name in ("abs_tol", "rel_tol"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
@@ -82,8 +117,8 @@ class OutputRule:
 
 #: Codeforces (open-r1/codeforces without a checker), the default.
 CODEFORCES = OutputRule()
-#: deepmind/code_contests' tester: every token case-insensitive, absolute precision 1e-5.
-CODE_CONTESTS = OutputRule(case="any", abs_tol=1e-5, rel_tol=0.0, reals_match_integers=True)
+#: deepmind/code_contests' tester: every token case-insensitive, numbers by value, absolute precision 1e-5.
+CODE_CONTESTS = OutputRule(case="any", abs_tol=1e-5, rel_tol=0.0, reals_match_integers=True, integers="value")
 
 
 def _is_integer(token: str) -> bool:
@@ -110,8 +145,13 @@ def tokens_match(got: str, expected: str, rule: OutputRule = CODEFORCES) -> bool
     """Whether two whitespace-free tokens are the same answer under ``rule``."""
     if got == expected:
         return True
-    if _is_integer(expected) and (_is_integer(got) or not rule.reals_match_integers):
-        return _is_integer(got) and int(got) == int(expected)
+    if _is_integer(expected):
+        if rule.integers == "string":
+            return False
+        if _is_integer(got):
+            return int(got) == int(expected)
+        if not rule.reals_match_integers:
+            return False
     a, b = _real(got), _real(expected)
     if a is not None and b is not None:
         difference = abs(a - b)

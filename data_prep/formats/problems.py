@@ -14,6 +14,10 @@ Problems, one row per problem::
     answer           math problems, instead of tests: the reference final answer (LaTeX or plain)
     time_limit_s     optional positive number (per test)
     memory_limit_mb  optional positive number
+    judge_rules_version  the judge rules the row was converted under (``convert`` writes it):
+                     a row of an older version, or a converted row without one, is refused
+                     with the command that converts it again (its tests or comparison rule
+                     may mean something else today); a user's own rows may leave it out
 
 Generations, one row per model output::
 
@@ -29,15 +33,17 @@ import numbers
 import re
 from dataclasses import dataclass
 
-from data_prep.formats.io import DataError, read_records, require_columns
-from data_prep.formats.judge_rules import OutputRule
+from data_prep.formats.io import DataError, read_records, require_columns, summary_path
+from data_prep.formats.judge_rules import JUDGE_RULES_CHANGES, JUDGE_RULES_VERSION, OutputRule
 
 PROBLEM_COLUMNS = ("problem_id", "source", "statement")
 #: File names a test may ask for (statement's input/output files): no paths, no dot files.
 SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 #: Names the sandbox harness uses in the candidate's directory.
-RESERVED_FILE_NAMES = frozenset({"job.json", "cases.jsonl", "stdin.txt", "stdout.txt", "stderr.txt"})
+RESERVED_FILE_NAMES = frozenset({"job", "cases.jsonl", "stdin.txt", "stdout.txt", "stderr.txt"})
 GENERATION_COLUMNS = ("problem_id", "response")
+#: The ``--format`` names of ``convert`` (its problem ids start with ``<source>/``).
+CONVERTED_SOURCES = ("code_contests", "codeforces", "leetcode")
 
 
 @dataclass(frozen=True)
@@ -137,10 +143,43 @@ def parse_tests(value, path, row) -> dict:
     raise DataError(path, row, "tests.kind", f"expected 'stdio' or 'function', got {kind!r}")
 
 
+def _reconvert_command(path, source: str) -> str:
+    """The ``convert`` command that wrote ``path``, from the summary saved next to it when there is one."""
+    inputs = "<the dataset's files>"
+    try:
+        summary = json.loads(summary_path(path).read_text(encoding="utf-8"))
+        if summary.get("format") == source and summary.get("inputs"):
+            inputs = " ".join(f"'{p}'" for p in summary["inputs"])
+    except (OSError, ValueError, AttributeError):
+        pass
+    return f"python -m data_prep convert --format {source} --input {inputs} --out '{path}'"
+
+
+def _check_rules_version(record: dict, problem_id: str, source: str, path, row: int) -> None:
+    """Refuse a row converted under other judge rules (module docstring, ``judge_rules_version``)."""
+    version = record.get("judge_rules_version")
+    converted = source in CONVERTED_SOURCES and problem_id.startswith(f"{source}/")
+    if version is None and not converted or version == JUDGE_RULES_VERSION:
+        return
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+        raise DataError(path, row, "judge_rules_version", f"expected a positive integer, got {version!r}")
+    if version is not None and version > JUDGE_RULES_VERSION:
+        raise DataError(path, row, "judge_rules_version", f"written under judge rules {version}, newer than this "
+                                                          f"data_prep's ({JUDGE_RULES_VERSION}): update it")
+    changes = "; ".join(f"{v}: {what}" for v, what in JUDGE_RULES_CHANGES.items() if v > (version or 0))
+    was = f"written under judge rules {version}" if version else "converted before judge rules were versioned"
+    action = (f"convert it again: {_reconvert_command(path, source)}" if converted else
+              f"check its tests against these rules, then set judge_rules_version to {JUDGE_RULES_VERSION}")
+    raise DataError(path, row, "judge_rules_version",
+                    f"{was}; labels are now judged under rules {JUDGE_RULES_VERSION} ({changes}), so its tests would "
+                    f"not be judged as they were converted to be: {action}")
+
+
 def parse_problem(record: dict, path, row: int) -> Problem:
     """One validated problem row."""
     problem_id = _string(record, "problem_id", path, row)
     source = _string(record, "source", path, row)
+    _check_rules_version(record, problem_id, source, path, row)
     statement = _string(record, "statement", path, row)
     has_tests = record.get("tests") is not None
     has_answer = record.get("answer") is not None

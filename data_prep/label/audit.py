@@ -12,7 +12,10 @@ and lists
 - ``reference_timeouts``: known-good programs that ran out of time under the limits used: reported
   as such, not counted as wrong programs (Python references are often slower than the limits,
   which were set for C++; try ``--time-scale``); ``--exclude-audit-failures`` drops these problems too;
-- ``accepts_known_bad``: problems whose tests accept a known-bad program (weak tests).
+- ``accepts_known_bad``: problems whose tests accept a known-bad program (weak tests);
+- ``checker_errors``: problems whose checker could not judge a program (verdict ``checker_error``:
+  it crashed or ran out of time on the expected output too), whether the program was known-good or
+  known-bad: no label on such a problem means anything; ``--exclude-audit-failures`` drops them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Callable, Iterable, Iterator
 
 from data_prep.convert.sources import SOURCES, ConvertOptions, Reference
 from data_prep.formats.io import DataError, read_records, require_columns
+from data_prep.formats.judge_rules import CHECKER_ERROR
 from data_prep.formats.problems import Problem, load_problems
 from data_prep.label.labeller import LabelSettings, ResultCache, label_code
 
@@ -85,7 +89,7 @@ def audit(jobs: Iterable[tuple[Problem, Reference]], settings: LabelSettings = L
     cache = ResultCache(None)
     counts: dict[str, Counter] = defaultdict(Counter)
     problems: dict[str, set] = defaultdict(set)
-    report = {"failures": [], "reference_timeouts": [], "accepts_known_bad": []}
+    report = {"failures": [], "reference_timeouts": [], "accepts_known_bad": [], "checker_errors": []}
 
     def run(job):
         problem, reference = job
@@ -97,7 +101,10 @@ def audit(jobs: Iterable[tuple[Problem, Reference]], settings: LabelSettings = L
         problems[problem.source].add(problem.problem_id)
         kind = "good" if reference.good else "bad"
         c[kind] += 1
-        if reference.good and result["label"]:
+        if result["verdict"] == CHECKER_ERROR:
+            c[f"{kind}_checker_error"] += 1
+            report["checker_errors"].append(_entry(problem, reference, result, settings))
+        elif reference.good and result["label"]:
             c["good_correct"] += 1
         elif reference.good and result["verdict"] == "timeout":
             c["good_timeout"] += 1
@@ -121,9 +128,10 @@ def _source_row(c: Counter, problem_ids: set, report: dict) -> dict:
     return {
         "problems": len(problem_ids),
         "good": c["good"], "good_labelled_correct": c["good_correct"], "good_timed_out": c["good_timeout"],
-        "good_agreement": _share(c["good_correct"], c["good"] - c["good_timeout"]),
+        "good_agreement": _share(c["good_correct"], c["good"] - c["good_timeout"] - c["good_checker_error"]),
         "bad": c["bad"], "bad_labelled_incorrect": c["bad_incorrect"],
-        "bad_agreement": _share(c["bad_incorrect"], c["bad"]),
+        "bad_agreement": _share(c["bad_incorrect"], c["bad"] - c["bad_checker_error"]),
+        "checker_errors": c["good_checker_error"] + c["bad_checker_error"],
         "problems_rejecting_own_reference": len(failing),
     }
 
@@ -143,12 +151,12 @@ def agreement_table(report: dict) -> tuple[list[str], list[list]]:
 
 def excluded_problems(report_path: Path) -> tuple[str, ...]:
     """Problems an audit report says not to train on: tests that reject, or time out, their own
-    known-good program (for ``pairs --exclude-audit-failures``)."""
+    known-good program, and checkers that cannot judge (for ``pairs --exclude-audit-failures``)."""
     import json
 
     try:
         report = json.loads(Path(report_path).read_text(encoding="utf-8"))
-        entries = report["failures"] + report["reference_timeouts"]
+        entries = report["failures"] + report["reference_timeouts"] + report.get("checker_errors", [])
         return tuple(sorted({str(e["problem_id"]) for e in entries}))
     except FileNotFoundError:
         raise DataError(report_path, None, None, "file not found") from None

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from data_prep.formats.judge_rules import JUDGE_RULES_VERSION
 from data_prep.formats.problems import Problem
 from data_prep.formats.solver_answers import extract_code, strip_reasoning
 from data_prep.label.checker import run_with_checker
@@ -43,16 +44,12 @@ class LabelSettings:
         )
 
 
-#: Bumped when a verdict for the same problem, code and limits can change (so old cache lines are
-#: not reused): 2 = integers compared exactly, yes/no words, file I/O, checkers, LeetCode's namespace.
-JUDGE_VERSION = 2
-
-
-def cache_key(problem: Problem, code: str, limits: Limits) -> str:
-    """Stable key of one execution: judge version, problem id, tests, limits and the code's hash."""
+def cache_key(problem: Problem, code: str, limits: Limits, rules_version: int = JUDGE_RULES_VERSION) -> str:
+    """Stable key of one execution: the judge rules' version (a verdict cached under other rules is
+    never reused), problem id, tests, limits and the code's hash."""
     digest = hashlib.sha256()
     for part in (
-        f"judge-{JUDGE_VERSION}",
+        f"judge-{rules_version}",
         problem.problem_id,
         json.dumps(problem.tests, sort_keys=True),
         json.dumps([limits.time_limit_s, limits.memory_limit_mb, limits.output_limit_mb]),

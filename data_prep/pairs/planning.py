@@ -4,13 +4,16 @@ Splits: ``train`` and ``val_code_id`` pair one correct with one incorrect respon
 ``val_code_ood`` pairs two correct or two incorrect responses (half each), ``val_math_ood`` pairs one
 correct with one incorrect math response. Rules:
 
-- A problem belongs to one split only. Problem identity: two problem ids are one problem when
-  their statements are equal after normalisation (``statement_key``: Unicode NFKC, case folded,
-  everything but letters and digits removed), so CodeForces Div. 1/Div. 2 twins and
-  code_contests' copies of CodeForces problems land in the same split, whatever their ids,
-  spacing or markup (``$$$n$$$`` vs ``n``). Pairs are still made within one problem id.
+- A problem belongs to one split only. Problem identity (:mod:`data_prep.pairs.identity`): two
+  problem ids are one problem when their statements are equal once markup is reduced to text and
+  only letters and digits are kept (a leading title line may be missing from one), or when their
+  ids name the same Codeforces problem, so CodeForces Div. 1/Div. 2 twins and code_contests' copies
+  of open-r1/codeforces problems land in the same split, whatever their ids, titles, spacing or
+  markup (``$$$1 \\le n$$$`` vs ``1 ≤ n``). Pairs are still made within one problem id.
 - Tasks are kept apart: ``--labelled`` holds code rows (``task`` = ``code``), ``--math`` math rows;
   a row of the other task, or a problem (by id or statement) in both files, is an error.
+- Rows whose ``verdict`` is ``checker_error`` (the problem's checker could not judge them) are left
+  out, counted as ``checker_error``.
 - Pairs never cross problem ids; identical responses (after stripping the reasoning, unless it is
   kept) are never paired; responses whose reasoning never ends (a ``<think>`` never closed, or
   reopened after the last ``</think>``) are dropped, whether the reasoning is kept or not.

@@ -10,7 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from data_prep.formats.io import DataError, read_records, require_columns
+from data_prep.formats.io import DataError, columns_of, read_records, require_columns
+from data_prep.formats.judge_rules import CHECKER_ERROR
 from data_prep.formats.problems import _string
 from data_prep.formats.solver_answers import reasoning_finished, strip_reasoning
 from data_prep.pairs.identity import ProblemIdentity
@@ -82,7 +83,9 @@ def scan(path, task: str, settings: PairSettings, count_tokens: Callable[[str], 
     statements: dict[str, bytes] = {}
     seen: set[tuple[str, bytes]] = set()
     excluded = set(settings.exclude_problems)
-    for row, record in read_records(path, columns=list(LABELLED_COLUMNS), batch_size=READ_BATCH_ROWS):
+    names = columns_of(path)
+    columns = list(LABELLED_COLUMNS) + (["verdict"] if names is None or "verdict" in names else [])
+    for row, record in read_records(path, columns=columns, batch_size=READ_BATCH_ROWS):
         values = _validated(record, path, row, task)
         problem_id, statement = values["problem_id"], values["statement"]
         if problem_id in excluded:
@@ -97,6 +100,9 @@ def scan(path, task: str, settings: PairSettings, count_tokens: Callable[[str], 
                 pool.statement_tokens = count_tokens(statement)
         elif _digest(statement) != statements[problem_id]:
             identity.add(problem_id, statement, task, path, row)
+        if record.get("verdict") == CHECKER_ERROR:  # the checker could not judge it: neither label is known
+            dropped[CHECKER_ERROR] += 1
+            continue
         if not reasoning_finished(values["response"]):
             dropped["unfinished_reasoning"] += 1
             continue

@@ -11,8 +11,9 @@ import numpy as np
 import transfer_queue as tq
 from omegaconf import ListConfig, open_dict
 from verl.trainer.ppo.v1 import PPOTrainerSync
+from verl.trainer.ppo.v1.replay_buffer import DAPO_FILTERED_REWARD_COUNTS_KEY, FILTER_GROUPS_REWARD_METRIC
 
-from corpo_advantage.diagnostics import corpo_diagnostics
+from corpo_advantage.diagnostics import corpo_diagnostics, filtered_phase1_groups
 from corpo_advantage.settings import CorpoSettings
 from data_prep.formats.split_set import check_data_files
 from recipe.corpo import checkpoints
@@ -62,7 +63,20 @@ class CorpoTrainerSync(PPOTrainerSync):
     def _compute_advantage(self, batch, metrics: dict):
         batch = super()._compute_advantage(batch, metrics)
         metrics.update(self._corpo_metrics(batch))
+        metrics.update(self._filter_metrics(metrics))
         return batch
+
+    def _filter_metrics(self, metrics: dict) -> dict[str, float]:
+        """With DAPO's ``algorithm.filter_groups`` on (metric ``reward``): how many phase-1 groups it
+        dropped while sampling this batch. verl's replay buffer clears a dropped group's data before
+        the trainer sees the batch, but hands the step's metrics ``{shared reward: groups dropped}``
+        (``DAPO_FILTERED_REWARD_COUNTS_KEY``, in ``_step_once``'s metrics, popped only after the step)."""
+        filter_groups = self.config.algorithm.get("filter_groups", None)
+        if not (filter_groups and filter_groups.get("enable", False)
+                and filter_groups.get("metric", None) == FILTER_GROUPS_REWARD_METRIC):
+            return {}
+        settings = CorpoSettings.from_algorithm_config(self.config.algorithm)
+        return filtered_phase1_groups(metrics.get(DAPO_FILTERED_REWARD_COUNTS_KEY) or {}, settings.r_min_correct)
 
     def _corpo_metrics(self, batch) -> dict[str, float]:
         data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id, select_fields=_DIAGNOSTIC_FIELDS)

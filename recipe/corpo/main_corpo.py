@@ -12,10 +12,12 @@ import ray
 from omegaconf import DictConfig
 from verl.trainer.main_ppo import TaskRunnerV1, run_ppo
 from verl.trainer.ppo.utils import need_critic, need_reference_policy
+from verl.trainer.ppo.v1.replay_buffer import FILTER_GROUPS_REWARD_METRIC
 from verl.utils.config import validate_config
 from verl.utils.device import auto_set_device
 
 import corpo_advantage.plugin  # noqa: F401  (estimators registered even if entry points are disabled)
+from corpo_advantage.install_check import require_estimator
 from recipe.corpo.checkpoints import check_resume_config
 from recipe.corpo.launch.node_watch import NodeDiedError, NodeWatch
 from recipe.corpo.launch.ray_env import forward_to_ray
@@ -36,6 +38,7 @@ class CorpoTaskRunner(TaskRunnerV1.__ray_actor_class__):
     def run(self, config: DictConfig):
         from verl.trainer.ppo.v1.trainer_base import TRAINER_REGISTRY
 
+        import corpo_advantage.plugin  # noqa: F401  (this actor computes the advantages: registered here too)
         from recipe.corpo.corpo_trainer import CorpoTrainerSync
 
         TRAINER_REGISTRY["sync"] = CorpoTrainerSync
@@ -53,10 +56,30 @@ def check_trainer_mode(config: DictConfig) -> None:
         )
 
 
+def warn_filter_groups(config: DictConfig) -> str | None:
+    """The start-up warning when DAPO's group filter and a CoRPO estimator are both on (None otherwise)."""
+    filter_groups = config.algorithm.get("filter_groups", None)
+    if not (filter_groups and filter_groups.get("enable", False)):
+        return None
+    if str(config.algorithm.adv_estimator) not in ("corpo", "corpo_static"):
+        return None
+    metric = filter_groups.get("metric", None)
+    counted = ("corpo/filter_dropped_phase1_groups counts them every step" if metric == FILTER_GROUPS_REWARD_METRIC else
+               f"with filter_groups.metric={metric} they cannot be counted (only metric={FILTER_GROUPS_REWARD_METRIC} keeps "
+               "the dropped groups' reward where the trainer sees it)")
+    return (f"[corpo] WARNING: algorithm.filter_groups.enable=true drops every group whose {metric} is the same for "
+            f"all its samples; under {config.algorithm.adv_estimator} a group of equal failures is a phase-1 group "
+            "with negative advantages (CoRPO's correctness-seeking signal), so the filter removes that signal; "
+            f"{counted} (docs/verl_versions.md#dapos-group-filter)")
+
+
 @hydra.main(config_path="config", config_name="corpo_trainer", version_base=None)
 def main(config: DictConfig) -> None:
     auto_set_device(config)
     check_trainer_mode(config)
+    require_estimator(config.algorithm.adv_estimator)
+    if warning := warn_filter_groups(config):
+        print(warning)
     check_resume_config(config.trainer)
     validate_config(
         config=config,

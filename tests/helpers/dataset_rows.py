@@ -84,9 +84,17 @@ def main():
 main()
 '''
 
+FRAGILE_CHECKER = '''import sys
+
+n = int(open(sys.argv[1]).read())
+d = int(open(sys.argv[3]).read().split()[0])  # a word or an empty output crashes it
+print(1 if 1 < d < n and n % d == 0 else 0)
+'''
+CRASHING_CHECKER = "import sys\nexpected = open(sys.argv[2]).read().split()\nprint(1 if expected[5] else 0)\n"
+
 CODEFORCES = [
     codeforces_row("2000/A", "Predecessor", "Print n - 1.", [("998244354\n", "998244353\n"),
-                                                             ("1000000000001\n", "1000000000000\n")],
+                                                             ("1000000000001\n", "1000000000000\n"), ("1\n", "0\n")],
                    input_format="The only line contains an integer n (0 <= n <= 10^12).", generated_tests=1),
     codeforces_row("2000/B", "Even", "Is n even? Print YES or NO.", [("4\n", "YES\n"), ("7\n", "NO\n")],
                    rating=1500),
@@ -102,6 +110,13 @@ CODEFORCES = [
                    input_format="The file input.txt contains a and b.", output_format="Write a + b to output.txt."),
     codeforces_row("2001/B", "Divisor", "Print any divisor d of n with 1 < d < n.",
                    [("12\n", "2\n"), ("35\n", "5\n"), ("49\n", "7\n")], generated_checker=DIVISOR_CHECKER),
+    # a checker that cannot parse a malformed output (it judges the expected one), one that always
+    # crashes, one that never ends: only the last two cannot judge (checker_error)
+    codeforces_row("2001/F", "Fragile", "Print any divisor d of n with 1 < d < n.", [("12\n", "2\n")],
+                   generated_checker=FRAGILE_CHECKER),
+    codeforces_row("2001/G", "Crashing checker", "Print n.", [("5\n", "5\n")], generated_checker=CRASHING_CHECKER),
+    codeforces_row("2001/H", "Endless checker", "Print n twice.", [("5\n", "5 5\n")],
+                   generated_checker="while True:\n    pass\n"),
     codeforces_row("2001/C", "Guess", "Guess the number.", [], interaction_format="Ask at most 30 queries.",
                    executable=False),
     codeforces_row("2001/D", "Broken", "Print n.", [("1\n", "1\n")], executable=False),
@@ -386,6 +401,35 @@ JUDGE_CASES = [
      CODE_CONTESTS[3]["solutions"]["solution"][2], "accepted", "the row's `input_file`/`output_file`"),
     ("code_contests input_file problem, program reads stdin", "code_contests/codeforces/3_C. Files",
      CODE_CONTESTS[3]["incorrect_solutions"]["solution"][0], "rejected", "same"),
+    # issue 17: integers as each judge reads them
+    ("Codeforces `0998244353` for `998244353` (a leading zero)", "codeforces/2000/A",
+     "print('0%d' % (int(input()) - 1))\n", "wrong answer",
+     "testlib reads integers with `readLong`, which rejects leading zeros, `+` and `-0`"),
+    ("Codeforces `+998244353` for `998244353`", "codeforces/2000/A", "print('+%d' % (int(input()) - 1))\n",
+     "wrong answer", "same"),
+    ("Codeforces `-0` for `0`", "codeforces/2000/A", "n = int(input()) - 1\nprint('-0' if n == 0 else n)\n",
+     "wrong answer", "same"),
+    ("code_contests `+6`, `+20`, `-0` for `6`, `20`, `0`", "code_contests/codeforces/1_A. Product",
+     "a, b = map(int, input().split())\np = a * b\nprint('-0' if p == 0 else '+%d' % p)\n", "accepted",
+     "`ValuesMatch` reads numbers as values"),
+    # LeetCode programs that end before check() runs
+    ("LeetCode wrong solution ending with `sys.exit(0)`", "leetcode/two-sum",
+     BAD["leetcode/two-sum"][0] + "\nimport sys\nsys.exit(0)\n", "failed",
+     "`eval_lcd`: any exception before `check()` ends, `SystemExit` included, fails"),
+    ("LeetCode wrong solution ending with `exit()`", "leetcode/two-sum", BAD["leetcode/two-sum"][0] + "\nexit()\n",
+     "failed", "same (its `reliability_guard` sets `exit` to None)"),
+    ("LeetCode wrong solution ending with `raise SystemExit`", "leetcode/two-sum",
+     BAD["leetcode/two-sum"][0] + "\nraise SystemExit\n", "failed", "same"),
+    ("LeetCode wrong solution ending with `os._exit(0)`", "leetcode/two-sum",
+     BAD["leetcode/two-sum"][0] + "\nimport os\nos._exit(0)\n", "failed",
+     "`eval_lcd`: a process that reports no result is not passed"),
+    # checkers that cannot judge
+    ("checker problem, an answer the checker cannot parse (it judges the expected one)", "codeforces/2001/F",
+     "print('two')\n", "wrong answer", "`generated_checker` crashes on it: the test fails"),
+    ("checker problem, the checker crashes on every output", "codeforces/2001/G", "print(input())\n", "no verdict",
+     "open-r1's grader fails every program; the fault is the problem's: left out of `pairs`, listed by `audit`"),
+    ("checker problem, the checker never ends", "codeforces/2001/H", "n = input().strip()\nprint(n, n)\n",
+     "no verdict", "same"),
 ]
 
 

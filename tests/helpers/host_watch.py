@@ -108,7 +108,8 @@ def session_groups(owner_pid: int) -> list[Path]:
 def leftovers(tmp_base, owners) -> dict[str, list]:
     """What the sandboxes of the labeller processes ``owners`` (pids), with temporary base ``tmp_base``,
     left: processes, folders, host mounts, cgroups. For an owner that is this very process (still
-    running), its session folder and groups are expected: only what they contain counts."""
+    running), its session folder and groups are expected: only what they contain counts (of its
+    groups, those holding a process: emptied candidates' groups wait there for the next candidate)."""
     names = tuple(f"{SESSION_PREFIX}{owner}." for owner in owners)
     mine = f"{SESSION_PREFIX}{os.getpid()}."
 
@@ -120,9 +121,10 @@ def leftovers(tmp_base, owners) -> dict[str, list]:
     markers = tuple(f"TMPDIR={base / name}".encode() for name in names)
     with open("/proc/self/mountinfo") as handle:
         mounts = [line.split()[4] for line in handle if line.split()[4].startswith(tuple(str(base / n) for n in names))]
+    groups = opened([group for owner in owners for group in session_groups(owner)])
     return {
         "processes": [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and _environ_has_prefix(pid, markers)],
         "folders": opened([p for p in base.iterdir() if p.name.startswith(names)]),
         "mounts": mounts,
-        "cgroups": opened([group for owner in owners for group in session_groups(owner)]),
+        "cgroups": [g for g in groups if not g.parent.name.startswith(mine) or (g / "cgroup.procs").read_text().strip()],
     }

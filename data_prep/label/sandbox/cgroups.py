@@ -28,8 +28,9 @@ import itertools
 import os
 import secrets
 import signal
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SESSION_PREFIX = "data_prep_sandbox."
@@ -50,6 +51,12 @@ class Hierarchy:
         return ("memory.max", "memory.swap.max") if self.version == 2 else (
             "memory.limit_in_bytes", "memory.memsw.limit_in_bytes")
 
+    def join_file(self) -> str:
+        """The file a process writes ``0`` to, to move itself into a group. cgroup v1: ``tasks``, which
+        moves only the writing thread (the joining shell has one) and so skips the kernel's global
+        threadgroup lock, whose RCU grace period cost each candidate 10-15 ms through ``cgroup.procs``."""
+        return "tasks" if self.version == 1 else "cgroup.procs"
+
     def oom_kills(self, group: Path) -> int:
         name = "memory.events" if self.version == 2 else "memory.oom_control"
         for line in (group / name).read_text().splitlines():
@@ -66,6 +73,7 @@ class CgroupSupport:
     version: int | None
     sessions: tuple[tuple[Hierarchy, Path, tuple[str, ...]], ...] = ()  # (hierarchy, session group, controllers)
     note: str = ""
+    pool: "GroupPool" = field(default_factory=lambda: GroupPool(), compare=False, repr=False)
 
     @property
     def available(self) -> bool:
@@ -81,9 +89,49 @@ class CgroupSupport:
         return CandidateCgroup(self, memory_bytes, max_processes)
 
     def close(self) -> None:
-        """Remove the session groups (their candidates' groups are gone already)."""
+        """Remove the session groups and the idle candidates' groups in them."""
+        self.pool.clear()
         for _, session, _ in self.sessions:
             _remove_group(session)
+
+
+Groups = list  # [(hierarchy, group, controllers)]: one candidate's group in each hierarchy
+
+
+class GroupPool:
+    """Candidates' groups kept for the next candidates: creating and removing a memory cgroup costs the
+    kernel far more than setting a group's limits again (see docs/sandbox.md). A group whose killed
+    processes are still exiting (a namespace's teardown waits for an RCU grace period) is set aside
+    until it is empty, so that no candidate waits for it."""
+
+    def __init__(self):
+        self._idle: list[Groups] = []
+        self._draining: list[Groups] = []
+        self._lock = threading.Lock()
+
+    def take(self) -> Groups | None:
+        with self._lock:
+            still = []
+            for groups in self._draining:
+                (self._idle if _empty(groups) else still).append(groups)
+            self._draining = still
+            return self._idle.pop() if self._idle else None
+
+    def give_back(self, groups: Groups) -> None:
+        with self._lock:
+            (self._idle if _empty(groups) else self._draining).append(groups)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._idle.clear()
+            self._draining.clear()
+
+
+def _empty(groups: Groups) -> bool:
+    try:
+        return not any(_read(group / "cgroup.procs").strip() for _, group, _ in groups)
+    except OSError:
+        return False
 
 
 def _read(path: Path) -> str:
@@ -198,7 +246,7 @@ def detect_cgroups() -> CgroupSupport:
                 if version == 2:
                     (session / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in CONTROLLERS))
             support = CgroupSupport(version, tuple(sessions))
-            support.candidate(64 << 20, 4).close()  # a dry run: limits writable, group removable
+            support.candidate(64 << 20, 4).discard()  # a dry run: limits writable, group removable
             return support
         except OSError as exc:
             CgroupSupport(version, tuple(sessions)).close()
@@ -210,40 +258,73 @@ _counter = itertools.count()
 
 
 class CandidateCgroup:
-    """One candidate's group (in each hierarchy): limits set, joined by the command, removed by close()."""
+    """One candidate's group (in each hierarchy): limits set, joined by the command, and at close()
+    emptied and kept for the next candidate (or removed when it cannot be emptied or limited)."""
 
     def __init__(self, support: CgroupSupport, memory_bytes: int, max_processes: int):
         self.support = support
-        self.groups: list[tuple[Hierarchy, Path, tuple[str, ...]]] = []
-        name = f"c{next(_counter)}"
+        self.groups: Groups = support.pool.take() or []
         try:
-            for hierarchy, session, controllers in support.sessions:
-                group = session / name
-                group.mkdir()
-                self.groups.append((hierarchy, group, controllers))
-                if "memory" in controllers:
-                    limit_file, swap_file = hierarchy.memory_files()
-                    (group / limit_file).write_text(str(memory_bytes))
-                    try:  # no swapping around the limit; absent or refused where swap is not accounted
-                        (group / swap_file).write_text("0" if hierarchy.version == 2 else str(memory_bytes))
-                    except OSError:
-                        pass
-                if "pids" in controllers:
-                    (group / "pids.max").write_text(str(max_processes))
+            if self.groups:
+                try:
+                    self._set_limits(memory_bytes, max_processes)
+                except OSError:  # e.g. memory still charged above the new limit: start afresh
+                    self.discard()
+            if not self.groups:
+                self._create()
+                self._set_limits(memory_bytes, max_processes)
+            self._oom_kills_before = self._oom_kills_total()
         except BaseException:
-            self.close()
+            self.discard()
             raise
+
+    def _create(self) -> None:
+        name = f"c{next(_counter)}"
+        for hierarchy, session, controllers in self.support.sessions:
+            group = session / name
+            group.mkdir()
+            self.groups.append((hierarchy, group, controllers))
+
+    def _set_limits(self, memory_bytes: int, max_processes: int) -> None:
+        for hierarchy, group, controllers in self.groups:
+            if "memory" in controllers:
+                limit_file, swap_file = hierarchy.memory_files()
+                if hierarchy.version == 1 and (group / swap_file).exists():
+                    (group / swap_file).write_text("-1")  # v1: memory+swap may never be below memory
+                (group / limit_file).write_text(str(memory_bytes))
+                try:  # no swapping around the limit; absent or refused where swap is not accounted
+                    (group / swap_file).write_text("0" if hierarchy.version == 2 else str(memory_bytes))
+                except OSError:
+                    pass
+            if "pids" in controllers:
+                (group / "pids.max").write_text(str(max_processes))
 
     def command_prefix(self) -> list[str]:
         """Prepend to a command: it joins the group(s), then execs the command."""
-        return ["/bin/sh", "-c", _JOIN_SCRIPT, "sh", *(str(group / "cgroup.procs") for _, group, _ in self.groups), "--"]
+        return ["/bin/sh", "-c", _JOIN_SCRIPT, "sh", *(str(group / h.join_file()) for h, group, _ in self.groups), "--"]
 
-    def oom_kills(self) -> int:
-        """Processes of the candidate killed because the group reached its memory limit."""
+    def _oom_kills_total(self) -> int:
         return sum(h.oom_kills(group) for h, group, controllers in self.groups if "memory" in controllers)
 
+    def oom_kills(self) -> int:
+        """Processes of this candidate killed because the group reached its memory limit."""
+        return self._oom_kills_total() - self._oom_kills_before
+
     def close(self) -> None:
-        """Kill every process left in the group, then remove it."""
+        """Kill every process left in the group; keep the group for a next candidate once it is empty."""
+        if not self.groups:
+            return
+        try:
+            for _, group, _ in self.groups:
+                _kill_members(group)
+        except OSError:
+            self.discard()
+            return
+        self.support.pool.give_back(self.groups)
+        self.groups = []
+
+    def discard(self) -> None:
+        """Kill what is in the group and remove it."""
         for _, group, _ in self.groups:
             _remove_group(group)
         self.groups = []

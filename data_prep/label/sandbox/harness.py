@@ -1,105 +1,210 @@
-"""The in-sandbox test runner: started as ``python -I harness.py`` in a fresh interpreter.
+"""Runs inside the sandbox: one candidate program against its tests (standalone, stdlib only).
 
-It is a standalone script (standard library only, never imported by the package). The parent
-(``data_prep.label.sandbox.run``) starts it in the candidate's private working directory W with a scrubbed
-environment, inside fresh network/PID/mount namespaces when the OS allows it. The harness
+Started by :mod:`data_prep.label.sandbox.run` as ``python -I -S harness.py`` in the host folder the
+parent made for this candidate, with stdout connected to the parent's report socket. It
 
-1. reads ``job.json`` (the candidate's code, the test inputs or the function-test code, the limits)
-   and deletes it (a checker job also opens its ``cases.jsonl``);
-2. in a private mount namespace, mounts size-bounded tmpfs over /tmp, /var/tmp, /dev/shm and over the
-   working directory W (the host folder it was started in; any other file the parent placed there is
-   copied in), and works in W from then on; when started as real root, drops to the unprivileged
-   uid/gid chosen by the parent, so the candidate cannot write outside these or signal the labeller;
-3. sets the resource limits (processes, file size, no core files);
-4. for each test writes the test's files into W (``stdin.txt``, or the statement's input file such
+1. reads and deletes its job (``job``, :mod:`marshal`: code, test inputs, limits, the filesystem
+   view; a checker job also opens its ``cases.jsonl``);
+2. with a mount namespace, builds the candidate's filesystem (``_enter_view``): a new root that holds
+   read-only bindings of the system directories and the Python installation, a fresh /proc when the
+   PID namespace allows one, a few devices, size-bounded tmpfs for /tmp, /var/tmp, /dev/shm and the
+   working directory W; then ``pivot_root`` into it, so nothing else of the host is reachable;
+3. gives up every privilege (``_lock_down``): as root, a drop to the unprivileged uid chosen by the
+   parent; in a user namespace, no further user namespaces and every capability dropped; always
+   ``no_new_privs`` and not dumpable (so no process of the candidate, same uid or not, can open this
+   harness's files through /proc or attach to it);
+4. sets the candidate's import path (computed by the parent: that of ``python -I``) and what the
+   ``site`` module would add to builtins (``exit``, ``quit``, ``help``...), and the resource limits
+   (processes, file size, no core files);
+5. for each test writes the test's files into W (``stdin.txt``, or the statement's input file such
    as ``input.txt``), forks a child that sets the CPU and address-space limits, connects
-   stdin/stdout to files, runs the code and exits; the harness waits for it with a wall-clock limit
-   and reads the output back (stdout, or the statement's output file such as ``output.txt``);
-5. writes one JSON line per test to its stdout: ``{"test": i, "status": ..., "out": ...}`` and stops
-   at the first test whose program did not finish normally. Expected outputs never enter a
-   candidate's sandbox: the parent compares, or hands the outputs to a checker job, a sandbox of
-   its own. A sandbox that cannot be set up reports ``{"setup_error": ...}`` instead.
+   stdin/stdout to files, runs the code and then ends as the interpreter would (``_finish``: waits
+   for non-daemon threads, runs ``atexit`` handlers, flushes); the harness waits for it with a
+   wall-clock limit and reads the output back (stdout, or the statement's output file);
+6. reports each test on its stdout as a frame ``b"<test> <status> <len out> <len error>\\n"``
+   followed by the raw output and error bytes, and stops at the first test whose program did not
+   finish normally. Expected outputs never enter a candidate's sandbox: the parent compares, or hands
+   the outputs to a checker job, a sandbox of its own. A sandbox that cannot be set up reports test
+   -1 with status ``setup_error``.
 
 Job kinds: ``stdio`` (a program run as ``__main__``), ``function`` (prelude + candidate + check in
-one module, as LeetCodeDataset's evaluator runs it), ``checker`` (open-r1's generated checker, run
+one module, as LeetCodeDataset's evaluator runs it: it passes only by running to its end, so a
+program that exits before check() finishes fails), ``checker`` (open-r1's generated checker, run
 on each ``{"input", "expected", "output"}`` line of ``cases.jsonl``).
 
 Statuses: ``ok``, ``wrong_answer`` (a failed assertion of a function test, a missing output file,
 a checker score below 1), ``runtime_error``, ``timeout``, ``memory_limit``, ``output_limit`` (also: a
 test after which W or a private tmpfs is full).
+
+Imports are kept to builtin and small C modules (no ``json``, ``traceback`` or ``signal``, whose
+imports cost more than the interpreter's own start): the harness starts once per candidate.
 """
 
-import json
+import _signal
+import atexit
+import marshal
 import os
 import resource
 import select
-import signal
 import stat
 import sys
-import traceback
 
 MEMORY_ERROR_EXIT = 97  # the test child's exit code when the candidate raised MemoryError
 ASSERTION_EXIT = 98  # ... when a function test's assertion failed (a wrong answer)
+CHECK_DONE_EXIT = 96  # ... when a function test's program ran to its end (check() finished): the only pass
 CHECKER_FILES = ("input.txt", "correct_output.txt", "solution_output.txt")  # open-r1's checker arguments
 PRIVATE_TMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 FULL_BELOW_BYTES = 64 << 10  # a tmpfs with less free space than this was filled by the candidate
-MS_NOSUID, MS_NODEV = 2, 4
-PR_SET_PDEATHSIG = 1
+REPORT_FD = 1
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 8, 32, 4096, 16384
+ENOSYS = 38
+MNT_DETACH = 2
+MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NODEV = 1, 2, 4
+AT_FDCWD, AT_RECURSIVE = -100, 0x8000
+_SYSCALLS = {"x86_64": (155, 442, 126), "aarch64": (41, 442, 91)}  # (pivot_root, mount_setattr, capset)
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+CAPABILITY_VERSION_3 = 0x20080522
+SIGKILL, SIGXCPU, SIGXFSZ, SIGABRT, SIGBUS = (_signal.SIGKILL, _signal.SIGXCPU, _signal.SIGXFSZ, _signal.SIGABRT,
+                                              _signal.SIGBUS)
 
 
-def _libc():
-    import ctypes
+class _Libc:
+    """The few system calls Python's os module lacks (mount, pivot_root, prctl, capset), via ctypes."""
 
-    return ctypes, ctypes.CDLL(None, use_errno=True)
+    def __init__(self):
+        import ctypes
+
+        self.ctypes = ctypes
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        machine = os.uname().machine
+        self.pivot_root_nr, self.mount_setattr_nr, self.capset_nr = _SYSCALLS.get(machine, _SYSCALLS["x86_64"])
+
+    def check(self, result, what):
+        if result != 0:
+            errno = self.ctypes.get_errno()
+            raise OSError(errno, "%s: %s" % (what, os.strerror(errno)))
+
+    def mount(self, source, target, fstype, flags, data=None):
+        self.check(self.libc.mount(source.encode() if source else None, target.encode(),
+                                   fstype.encode() if fstype else None, flags, data.encode() if data else None),
+                   "mount %s on %s" % (source, target))
+
+    def read_only(self, target, recursive=True):
+        """Make the mount at ``target`` (and those below it) read-only, nosuid, nodev."""
+        attr = (self.ctypes.c_uint64 * 4)(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 0, 0)
+        if self.libc.syscall(self.mount_setattr_nr, AT_FDCWD, target.encode(), AT_RECURSIVE if recursive else 0,
+                             attr, self.ctypes.sizeof(attr)) == 0:
+            return
+        if self.ctypes.get_errno() != ENOSYS:
+            self.check(-1, "mount_setattr read-only %s" % target)
+        # a kernel older than 5.12: the mount itself only (not the mounts below it)
+        self.mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+    def pivot_root_here(self):
+        self.check(self.libc.syscall(self.pivot_root_nr, b".", b"."), "pivot_root")
+        self.check(self.libc.umount2(b".", MNT_DETACH), "detach the old root")
+
+    def prctl(self, option, arg2=0, arg3=0):
+        self.check(self.libc.prctl(option, arg2, arg3, 0, 0), "prctl %d" % option)
+
+    def drop_bounding_set(self):
+        """Empty the bounding and ambient sets: no exec (of a uid-0 or file-capability program) can
+        bring a capability back."""
+        cap = 0
+        while self.libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
+            cap += 1
+        self.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+
+    def drop_capabilities(self):
+        """No capability left in any set."""
+        self.drop_bounding_set()
+        header = (self.ctypes.c_uint32 * 2)(CAPABILITY_VERSION_3, 0)
+        data = (self.ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: two words each, all zero
+        self.check(self.libc.syscall(self.capset_nr, header, data), "capset")
 
 
-def _mount_tmpfs(target, size_bytes, mode, uid=None, gid=None):
-    ctypes, libc = _libc()
+def _mount_tmpfs(libc, target, size_bytes, mode, uid=None, gid=None):
     options = "size=%d,mode=%o" % (size_bytes, mode)
     if uid is not None:
         options += ",uid=%d,gid=%d" % (uid, gid)
-    if libc.mount(b"tmpfs", target.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options.encode()) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, "mount tmpfs on %s: %s" % (target, os.strerror(errno)))
+    libc.mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options)
 
 
-def _private_mounts(job):
-    """Size-bounded tmpfs over the world-writable directories and over W; cwd becomes the new W.
+def _under(path, folder):
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
-    Only inside a private mount namespace (the mounts vanish with it). Files the parent placed in the
-    host folder (next to job.json) are copied into the new W."""
+
+def _enter_view(libc, job):
+    """Build the candidate's root in a tmpfs over the host folder (the cwd), then pivot into it.
+
+    ``job["view"]``: ``mounts`` in order, ``["bind", path]`` (a host folder or file shown read-only at
+    the same path) or ``["hide", path]`` (an empty read-only folder over it), ``symlinks`` ((path,
+    target), e.g. /bin -> usr/bin), ``devices`` (bound from the host's /dev),
+    ``proc`` (mount a /proc for this PID namespace). Binds that land inside a private tmpfs (a
+    Python installed under /tmp) get their first directory there bound read-only onto itself, so the
+    candidate cannot move or shadow them. Files the parent placed in the host folder are copied
+    into W."""
+    view, workdir = job["view"], job["workdir"]
     host_folder = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
     try:
+        root = os.getcwd()
+        _mount_tmpfs(libc, root, 1 << 20, 0o755)
         for path in PRIVATE_TMP_DIRS:
-            if os.path.isdir(path):
-                _mount_tmpfs(path, int(job["tmp_bytes"]), 0o1777)
-        workdir = job["workdir"]
-        os.makedirs(workdir, exist_ok=True)  # W's host path may lie under the new /tmp
-        _mount_tmpfs(workdir, int(job["workdir_bytes"]), 0o700, job.get("uid"), job.get("gid"))
-        os.chdir(workdir)
+            os.makedirs(root + path, exist_ok=True)
+            _mount_tmpfs(libc, root + path, int(job["tmp_bytes"]), 0o1777)
+        os.makedirs(root + workdir, exist_ok=True)
+        _mount_tmpfs(libc, root + workdir, int(job["workdir_bytes"]), 0o700, job.get("uid"), job.get("gid"))
         for name in os.listdir(host_folder):
-            with open(name, "xb") as copy, open(os.open(name, os.O_RDONLY, dir_fd=host_folder), "rb") as original:
+            with open(root + workdir + "/" + name, "xb") as copy, \
+                    open(os.open(name, os.O_RDONLY, dir_fd=host_folder), "rb") as original:
                 copy.write(original.read())
+        tops = set()
+        for kind, path in view["mounts"]:
+            target = root + path
+            if kind == "hide":  # an empty, read-only folder over it
+                _mount_tmpfs(libc, target, 4096, 0o555)
+                libc.read_only(target, recursive=False)
+                continue
+            if os.path.isdir(path):
+                os.makedirs(target, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                open(target, "a").close()
+            libc.mount(path, target, None, MS_BIND | MS_REC)
+            libc.read_only(target)
+            for private in (*PRIVATE_TMP_DIRS, workdir):
+                if _under(path, private) and path != private:
+                    tops.add(private.rstrip("/") + "/" + path[len(private):].strip("/").split("/")[0])
+        for top in sorted(tops):
+            libc.mount(root + top, root + top, None, MS_BIND | MS_REC)
+            libc.read_only(root + top)
+        for path, target in view["symlinks"]:
+            if not os.path.lexists(root + path):
+                os.makedirs(os.path.dirname(root + path), exist_ok=True)
+                os.symlink(target, root + path)
+        for device in view["devices"]:
+            open(root + device, "a").close()
+            libc.mount(device, root + device, None, MS_BIND)
+        os.makedirs(root + "/proc", exist_ok=True)
+        if view["proc"]:
+            try:
+                libc.mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
+            except OSError:
+                pass  # the host's /proc is partly masked (some containers): the candidate gets none
+        libc.read_only(root, recursive=False)
+        os.chdir(root)
+        libc.pivot_root_here()
+        os.chdir(workdir)
     finally:
         os.close(host_folder)
 
 
-def _filled(paths):
-    """True when one of the private tmpfs (W first) has (almost) no room left."""
-    for path in paths:
-        stats = os.statvfs(path)
-        if stats.f_bavail * stats.f_frsize < FULL_BELOW_BYTES:
-            return True
-    return False
-
-
-def _keep_import_paths():
-    """Reach the import path through directory descriptors opened before dropping privileges.
-
-    The interpreter may live under a directory an unprivileged uid cannot traverse (e.g. pyenv under
-    /root); ``/proc/self/fd/N`` paths keep the standard library importable after the drop. Packages
-    already imported (``collections``, ``encodings``...) get their ``__path__`` rewritten the same way.
-    """
+def _reach_import_path_through_fds():
+    """Without a view, an unprivileged uid may not traverse the interpreter's folder (pyenv under
+    /root): ``/proc/self/fd/N`` paths, opened before the uid drop, keep the import path reachable.
+    Packages already imported get their ``__path__`` rewritten the same way."""
     moved = {}
     for entry in sys.path:
         if entry and os.path.isdir(entry):
@@ -119,13 +224,42 @@ def _keep_import_paths():
     sys.path_importer_cache.clear()
 
 
-def _drop_privileges(uid, gid):
-    _keep_import_paths()
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
-    # the uid change cleared the parent-death signal (unshare --kill-child): arm it again
-    _libc()[1].prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def _lock_down(libc, job):
+    """Give up every privilege the candidate could use against the harness, the labeller or the host."""
+    if job.get("uid") is not None:
+        if job.get("view") is None:
+            _reach_import_path_through_fds()
+        libc.drop_bounding_set()
+        os.setgroups([])
+        os.setgid(job["gid"])
+        os.setuid(job["uid"])  # clears the other capability sets
+    elif job.get("userns"):
+        libc.drop_capabilities()
+    libc.prctl(PR_SET_NO_NEW_PRIVS, 1)
+    libc.prctl(PR_SET_DUMPABLE, 0)
+    # a change of credentials clears the parent-death signal (unshare --kill-child): arm it again
+    libc.prctl(PR_SET_PDEATHSIG, SIGKILL)
+
+
+def _no_nested_user_namespaces():
+    """In a user namespace: allow no namespace below it, which would hand the candidate a full set
+    of capabilities again (over its own mounts, which stay locked: it could not reach the host's).
+    Written through the host's /proc, before the view; where the kernel refuses, the sandbox goes on
+    (a weaker mode would lose far more)."""
+    try:
+        with open("/proc/sys/user/max_user_namespaces", "w") as handle:
+            handle.write("0")
+    except OSError:
+        pass
+
+
+def _candidate_builtins():
+    """What ``site`` adds for ``python3 sol.py`` (this interpreter runs with -S): exit, quit, help..."""
+    import site
+
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
 
 
 def _set(limit, value, hard=None):
@@ -138,6 +272,39 @@ def _set(limit, value, hard=None):
 def _cpu_limit_s(cpu_s):
     """Whole CPU seconds of the rlimit (at least 1): the soft limit, where SIGXCPU arrives."""
     return max(1, int(cpu_s + 0.999))
+
+
+def _print_exception(exc):
+    """As the interpreter prints an uncaught exception (through ``sys.excepthook``), without the
+    harness's own frame."""
+    try:
+        tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+        sys.excepthook(type(exc), exc.with_traceback(tb), tb)
+    except BaseException:
+        pass
+
+
+def _finish(status):
+    """End the test child as ``python3 sol.py`` ends: wait for non-daemon threads, run ``atexit``
+    handlers, flush stdout and stderr; then exit with ``status`` (or a flush failure's)."""
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        try:
+            threading._shutdown()
+        except BaseException as exc:
+            _print_exception(exc)
+    try:
+        atexit._run_exitfuncs()
+    except BaseException as exc:
+        _print_exception(exc)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except MemoryError:
+            status = MEMORY_ERROR_EXIT
+        except BaseException:
+            status = 1 if status in (0, CHECK_DONE_EXIT) else status
+    os._exit(status)
 
 
 def _child_run(code_obj, job, stdin_path, stdout_path, stderr_path):
@@ -154,11 +321,13 @@ def _child_run(code_obj, job, stdin_path, stdout_path, stderr_path):
         cpu_limit = _cpu_limit_s(float(job["cpu_s"]))
         _set(resource.RLIMIT_CPU, cpu_limit, hard=cpu_limit + 1)
         _set(resource.RLIMIT_AS, int(job["memory_bytes"]))
+        for fd in job.get("close_in_child", ()):
+            os.close(fd)
         fd_in = os.open(stdin_path, os.O_RDONLY)
         fd_out = os.open(stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         fd_err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(fd_in, 0)
-        os.dup2(fd_out, 1)
+        os.dup2(fd_out, 1)  # replaces the report socket: the candidate has no handle on it
         os.dup2(fd_err, 2)
         for fd in (fd_in, fd_out, fd_err):
             os.close(fd)
@@ -173,24 +342,19 @@ def _child_run(code_obj, job, stdin_path, stdout_path, stderr_path):
         status = 0
         try:
             exec(code_obj, namespace)
+            if job["kind"] == "function":
+                status = CHECK_DONE_EXIT
         except SystemExit as exc:
             status = 0 if exc.code in (None, 0) else 1
         except MemoryError:
             status = MEMORY_ERROR_EXIT
-        except AssertionError:
-            traceback.print_exc()
+        except AssertionError as exc:
+            _print_exception(exc)
             status = ASSERTION_EXIT if job["kind"] == "function" else 1
-        except BaseException:
-            traceback.print_exc()
+        except BaseException as exc:
+            _print_exception(exc)
             status = 1
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except MemoryError:
-                status = MEMORY_ERROR_EXIT
-            except BaseException:
-                status = status or 1
-        os._exit(status)
+        _finish(status)
     except BaseException:
         os._exit(1)
 
@@ -201,7 +365,7 @@ def _wait(pid, wall_s):
     try:
         ready, _, _ = select.select([pidfd], [], [], wall_s)
         if not ready:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, SIGKILL)
         _, status, usage = os.wait4(pid, 0)
         return status, usage.ru_utime + usage.ru_stime, not ready
     finally:
@@ -213,15 +377,15 @@ def _status_of(wait_status, cpu_s, timed_out, cpu_limit_s):
         return "timeout"
     if os.WIFSIGNALED(wait_status):
         sig = os.WTERMSIG(wait_status)
-        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= _cpu_limit_s(cpu_limit_s) - 0.05):
+        if sig == SIGXCPU or (sig == SIGKILL and cpu_s >= _cpu_limit_s(cpu_limit_s) - 0.05):
             return "timeout"
-        if sig == signal.SIGXFSZ:
+        if sig == SIGXFSZ:
             return "output_limit"
-        if sig in (signal.SIGABRT, signal.SIGBUS):
+        if sig in (SIGABRT, SIGBUS):
             return "memory_limit"  # what an address-space limit looks like to C code
         return "runtime_error"
     code = os.WEXITSTATUS(wait_status)
-    if code == 0:
+    if code in (0, CHECK_DONE_EXIT):
         return "ok"
     if code == MEMORY_ERROR_EXIT:
         return "memory_limit"
@@ -230,53 +394,68 @@ def _status_of(wait_status, cpu_s, timed_out, cpu_limit_s):
     return "runtime_error"
 
 
-def _report(message):
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
+def _report(index, status, out=b"", error=""):
+    error = error.encode("utf-8", errors="replace")
+    frame = b"%d %s %d %d\n" % (index, status.encode(), len(out), len(error)) + out + error
+    view = memoryview(frame)
+    while view:
+        view = view[os.write(REPORT_FD, view):]
 
 
 def main():
-    with open("job.json", encoding="utf-8") as handle:
-        job = json.load(handle)
-    os.unlink("job.json")
+    with open("job", "rb") as handle:
+        job = marshal.load(handle)
+    os.unlink("job")
     cases_handle = None
     if job["kind"] == "checker":
-        cases_handle = open("cases.jsonl", encoding="utf-8")
+        cases_handle = open("cases.jsonl", "rb")
         os.unlink("cases.jsonl")
+        job["close_in_child"] = [cases_handle.fileno()]
+    sys.path[:] = job["sys_path"]
     try:
-        if job.get("private_mounts"):
-            _private_mounts(job)
-        if job.get("uid") is not None:
-            _drop_privileges(job["uid"], job["gid"])
+        libc = _Libc()
+        if job.get("userns"):
+            _no_nested_user_namespaces()
+        if job.get("view") is not None:
+            _enter_view(libc, job)
+        _lock_down(libc, job)
+        _candidate_builtins()
     except OSError as exc:
-        _report({"setup_error": "%s: %s" % (type(exc).__name__, exc)})
+        _report(-1, "setup_error", error="%s: %s" % (type(exc).__name__, exc))
         return
     # the tmpfs a candidate may fill (checked after each test); harness-local, not from the parent
-    job["bounded_dirs"] = ["."] + [p for p in PRIVATE_TMP_DIRS if os.path.isdir(p)] if job.get("private_mounts") else []
+    job["bounded_dirs"] = ["."] + list(PRIVATE_TMP_DIRS) if job.get("view") is not None else []
     _set(resource.RLIMIT_NPROC, int(job["nproc"]))
     _set(resource.RLIMIT_FSIZE, int(job["output_bytes"]))
     _set(resource.RLIMIT_CORE, 0)
-    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+    _signal.signal(SIGXFSZ, _signal.SIG_DFL)
 
     if job["kind"] == "stdio":
         cases = ({"input": text} for text in job["inputs"])
     elif job["kind"] == "function":  # prelude, candidate and check in one module
         cases = [{"input": ""}]
     else:  # checker: one line per test, {"input", "expected", "output"}, opened before the uid drop
-        cases = (json.loads(line) for line in cases_handle)
+        cases = (_json_case(line) for line in cases_handle)
     try:
         source = job["code"]
         if job["kind"] == "function":
             source = "\n\n".join(part for part in (job.get("prelude") or "", job["code"], job["check"]))
         code_obj = compile(source, "checker.py" if job["kind"] == "checker" else "<candidate>", "exec")
     except (SyntaxError, ValueError, MemoryError) as exc:
-        _report({"test": 0, "status": "runtime_error", "out": "", "error": f"{type(exc).__name__}: {exc}"})
+        _report(0, "runtime_error", error="%s: %s" % (type(exc).__name__, exc))
         return
     for index, case in enumerate(cases):
-        message = _run_test(code_obj, job, index, case)
-        _report(message)
-        if message["status"] != "ok":
+        status, out, error = _run_test(code_obj, job, index, case)
+        _report(index, status, out, error)
+        if status != "ok":
             return
+
+
+def _json_case(line):
+    """A checker case line (written by the parent with json); json is imported only for checker jobs."""
+    import json
+
+    return json.loads(line)
 
 
 def _write(name, text):
@@ -298,11 +477,21 @@ def _read(name, limit):
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        return handle.read(limit).decode("utf-8", errors="replace")
+        return handle.read(limit)
+
+
+def _filled(paths):
+    """True when one of the private tmpfs (W first) has (almost) no room left."""
+    for path in paths:
+        stats = os.statvfs(path)
+        if stats.f_bavail * stats.f_frsize < FULL_BELOW_BYTES:
+            return True
+    return False
 
 
 def _run_test(code_obj, job, index, case):
-    """Lay out one test's files in the working directory, run it in a forked child, report it.
+    """Lay out one test's files in the working directory, run it in a forked child; returns
+    (status, output bytes, error text).
 
     stdio: the input goes to stdin, or to the statement's ``input_file`` (stdin then empty); the
     output is read from stdout, or from the statement's ``output_file``. checker: the three files
@@ -322,30 +511,33 @@ def _run_test(code_obj, job, index, case):
     try:
         pid = os.fork()
     except OSError as exc:
-        return {"test": index, "status": "runtime_error", "out": "", "error": f"fork: {exc}"}
+        return "runtime_error", b"", "fork: %s" % exc
     if pid == 0:
         _child_run(code_obj, job, "stdin.txt", "stdout.txt", "stderr.txt")
     wait_status, cpu_s, timed_out = _wait(pid, float(job["wall_s"]))
     status = _status_of(wait_status, cpu_s, timed_out, float(job["cpu_s"]))
     if status in ("ok", "runtime_error", "wrong_answer") and _filled(job["bounded_dirs"]):
         status = "output_limit"
-    message = {"test": index, "status": status, "out": ""}
     if status == "ok" and job["kind"] == "stdio":
         out = _read(output_file or "stdout.txt", int(job["output_bytes"]) + 1)
         if out is None:
-            message.update(status="wrong_answer", error=f"no output file {output_file!r} written" if output_file
-                           else "stdout is no longer a regular file")
-        else:
-            message["out"] = out
-    elif status == "ok" and job["kind"] == "checker":
-        message["out"] = _read("stdout.txt", 2000) or ""
-        words = message["out"].split()
+            return "wrong_answer", b"", ("no output file %r written" % output_file if output_file
+                                         else "stdout is no longer a regular file")
+        return "ok", out, ""
+    if status == "ok" and job["kind"] == "function" and os.WEXITSTATUS(wait_status) != CHECK_DONE_EXIT:
+        return "runtime_error", b"", ("the program ended before check() finished (sys.exit, exit(), os._exit...): "
+                                      "LeetCodeDataset's evaluator counts it a failure")
+    if status == "ok" and job["kind"] == "checker":
+        out = _read("stdout.txt", 2000) or b""
+        words = out.split()
         if not words or _score(words[0]) < 1:
-            message.update(status="wrong_answer",
-                           error=f"checker score {message['out'][:200]!r}; {_read('stderr.txt', 500) or ''}")
-    elif status in ("runtime_error", "wrong_answer"):
-        message["error"] = _read("stderr.txt", 2000) or ""
-    return message
+            error = _read("stderr.txt", 500) or b""
+            return "wrong_answer", out, "checker score %r; %s" % (out[:200].decode("utf-8", "replace"),
+                                                                 error.decode("utf-8", "replace"))
+        return "ok", out, ""
+    if status in ("runtime_error", "wrong_answer"):
+        return status, b"", (_read("stderr.txt", 2000) or b"").decode("utf-8", "replace")
+    return status, b"", ""
 
 
 def _score(word):

@@ -1,13 +1,15 @@
 """Run one untrusted candidate program against its tests, contained.
 
-Each candidate gets a fresh interpreter (``python -I``, the standalone ``harness.py``) started with
+Each candidate gets a fresh interpreter (``python -I -S``, the standalone ``harness.py``) started with
 ``subprocess`` in a new session, with a scrubbed environment, in a working directory W of its own
 (under this labeller's session folder, :mod:`data_prep.label.sandbox.session`) that is removed afterwards.
 Where the OS allows it, the interpreter starts inside fresh namespaces through ``unshare``: network
 (no interface but a down loopback, so no connection can be made), PID (the harness is the namespace's
 init: when it ends, every process the candidate left behind is killed, even one that escaped the
-process group) and mount (W becomes a private tmpfs of a fixed size, and so do /tmp, /var/tmp and
-/dev/shm); as root, also a drop to a random unprivileged uid. Where cgroups can be created
+process group) and mount (the candidate gets a root of its own: the system folders and the Python
+installation read-only, :mod:`data_prep.label.sandbox.view`, W and /tmp, /var/tmp, /dev/shm as
+private tmpfs of fixed sizes); as root, also a drop to a random unprivileged uid; in a user
+namespace, every capability dropped. Where cgroups can be created
 (:mod:`data_prep.label.sandbox.cgroups`), each candidate gets one that bounds the memory and the processes of all
 its processes together. What is available is detected once per process by :func:`detect_isolation`
 and reported by the commands.
@@ -18,8 +20,8 @@ total memory and processes (cgroup) and the size of W (tmpfs). A wall-clock dead
 candidate kills the process group (and so the namespace). If the labeller itself is killed, its
 sandboxes die with it (parent-death signal).
 
-The expected outputs stay in this process: the harness streams each test's output back and this
-module compares (:mod:`data_prep.formats.judge_rules`, by the problem's rule), stopping at the first failing
+The expected outputs stay in this process: the harness sends each test's output back on a socket
+(only the report of the test due next is accepted) and this module compares (:mod:`data_prep.formats.judge_rules`, by the problem's rule), stopping at the first failing
 test; for a problem with a checker the outputs go to :mod:`data_prep.label.checker` instead, which runs
 the checker in a sandbox of its own.
 """
@@ -27,36 +29,31 @@ the checker in a sandbox of its own.
 from __future__ import annotations
 
 import atexit
-import json
+import marshal
 import os
 import secrets
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Callable, Protocol
 
 from data_prep.formats.judge_rules import OutputRule, outputs_match
-from data_prep.label.sandbox.cgroups import (
-    JOIN_FAILED_EXIT,
-    CandidateCgroup,
-    detect_cgroups,
-)
+from data_prep.label.sandbox.cgroups import JOIN_FAILED_EXIT, CandidateCgroup, detect_cgroups
 from data_prep.label.sandbox.isolation import Isolation, candidate_isolations, notes_for
 from data_prep.label.sandbox.session import session_folder
-
-HARNESS = Path(__file__).with_name("harness.py")
+from data_prep.label.sandbox.view import HARNESS, candidate_import_path, filesystem_view
 
 #: Verdicts of a labelled candidate; only ``passed`` means correct (``given``: label from the input,
-#: ``no_answer``: a math response without a final answer).
+#: ``no_answer``: a math response without a final answer; ``checker_error``: the problem's checker could not judge).
 VERDICTS = ("passed", "wrong_answer", "runtime_error", "timeout", "memory_limit", "output_limit", "no_code",
-            "no_answer", "given")
+            "no_answer", "given", "checker_error")
 
 _SCRUBBED_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -115,14 +112,30 @@ def probe(isolation: Isolation) -> str | None:
     return None if result.verdict == "passed" else f"{result.verdict}: {result.detail.strip()[-200:]}"
 
 
+#: Names the one mode to use (docs/sandbox.md), instead of the strongest that works here.
+MODE_VARIABLE = "CORPO_SANDBOX_MODE"
+
+
 @lru_cache(maxsize=1)
 def detect_isolation() -> Isolation:
-    """Find the strongest setup that runs a trivial candidate here, and this host's cgroup support."""
+    """Find the strongest setup that runs a trivial candidate here (or the one ``$CORPO_SANDBOX_MODE``
+    names), and this host's cgroup support."""
     cgroups = detect_cgroups()
     if cgroups.available:
         atexit.register(cgroups.close)
     failures = []
     modes = candidate_isolations()
+    wanted = os.environ.get(MODE_VARIABLE)
+    if wanted:
+        named = [mode for mode in modes if mode.name == wanted]
+        if not named:
+            raise SandboxError(f"{MODE_VARIABLE}={wanted}: not a mode of this machine "
+                               f"(here: {', '.join(mode.name for mode in modes)})")
+        mode = replace(named[0], cgroups=cgroups)
+        why = probe(mode)
+        if why is not None:
+            raise SandboxError(f"{MODE_VARIABLE}={wanted}: that mode does not run here ({why})")
+        return replace(mode, notes=notes_for(mode, []))
     for mode in modes[:-1]:
         mode = replace(mode, cgroups=cgroups)
         why = probe(mode)
@@ -134,7 +147,7 @@ def detect_isolation() -> Isolation:
 
 
 class OutputSpool(Protocol):
-    """Takes each test's output instead of comparing it (see ``data_prep.label.checker``)."""
+    """Takes each test's output instead of comparing it (see ``data_prep.checker``)."""
 
     def add(self, case: dict, output: str) -> tuple[str, str] | None: ...
 
@@ -172,9 +185,11 @@ def _job(code: str, tests: dict, limits: Limits, isolation: Isolation, workdir: 
         "output_bytes": limits.output_limit_mb << 20,
         "nproc": limits.max_processes,
         "workdir": workdir,
-        "private_mounts": isolation.private_mounts,
         "workdir_bytes": limits.workdir_bytes(input_bytes),
         "tmp_bytes": PRIVATE_TMP_MB << 20,
+        "sys_path": list(candidate_import_path()),
+        "view": filesystem_view().job(proc=isolation.pid_namespace) if isolation.private_mounts else None,
+        "userns": isolation.user_namespace,
         "uid": None,
         "gid": None,
     }
@@ -245,7 +260,7 @@ def run_candidate(code: str, tests: dict, limits: Limits = Limits(), isolation: 
                   outputs_to: OutputSpool | None = None) -> SandboxResult:
     """Run ``code`` against ``tests`` (the problem schema's test object) and judge it.
 
-    With ``outputs_to`` the outputs are not compared but handed over (``data_prep.label.checker``).
+    With ``outputs_to`` the outputs are not compared but handed over (``data_prep.checker``).
     ``tests`` may also be a checker job: ``{"kind": "checker", "cases_file": path, "count": n}``.
     """
     isolation = isolation or detect_isolation()
@@ -256,32 +271,36 @@ def run_candidate(code: str, tests: dict, limits: Limits = Limits(), isolation: 
     job = _job(code, tests, limits, isolation, workdir, input_bytes)
     cgroup = None
     try:
-        with open(os.path.join(workdir, "job.json"), "w", encoding="utf-8") as handle:
-            json.dump(job, handle)
+        with open(os.path.join(workdir, "job"), "wb") as handle:
+            marshal.dump(job, handle)
         if tests["kind"] == "checker":
             shutil.copyfile(tests["cases_file"], os.path.join(workdir, "cases.jsonl"))
         os.chmod(workdir, 0o700)
         if job["uid"] is not None and not isolation.private_mounts:
             os.chown(workdir, job["uid"], job["gid"])
         env = dict(_SCRUBBED_ENV, HOME=workdir, TMPDIR=workdir)
-        command = [*isolation.prefix, sys.executable, "-I", str(HARNESS)]
+        command = [*isolation.prefix, sys.executable, "-I", "-S", str(HARNESS)]
         if isolation.cgroups.available:
             cgroup = isolation.cgroups.candidate(limits.candidate_memory_bytes(input_bytes),
                                                  limits.max_processes + 1)  # + the unshare process
             command = cgroup.command_prefix() + command
-        proc = subprocess.Popen(
-            command,
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
-        )
-        memory_tripped = _memory_tripped(cgroup)
-        result = _collect(proc, _output_judge(tests, outputs_to), n_tests,
-                          started + limits.candidate_deadline_s(n_tests), memory_tripped)
+        # reports come back on a socket: unlike a pipe, no process can open it again through /proc
+        reports, harness_end = socket.socketpair()
+        with reports, harness_end:
+            proc = subprocess.Popen(
+                command,
+                cwd=workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=harness_end,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                close_fds=True,
+            )
+            harness_end.close()
+            memory_tripped = _memory_tripped(cgroup)
+            result = _collect(proc, reports, _output_judge(tests, outputs_to), n_tests,
+                              started + limits.candidate_deadline_s(n_tests), memory_tripped)
         if result.verdict != "memory_limit" and memory_tripped():  # e.g. the harness itself was killed
             result = SandboxResult("memory_limit", result.tests_run, _MEMORY_DETAIL)
     finally:
@@ -300,29 +319,39 @@ def _memory_tripped(cgroup: CandidateCgroup | None) -> Callable[[], bool]:
 _MEMORY_DETAIL = "the candidate's processes together exceeded its memory limit (cgroup)"
 
 
-def _collect(proc: subprocess.Popen, judge_output, n_tests: int, deadline: float,
+_HEADER_MAX = 100  # bytes of a report's header line
+_STATUSES = ("ok", "wrong_answer", "runtime_error", "timeout", "memory_limit", "output_limit", "setup_error")
+
+
+def _collect(proc: subprocess.Popen, reports: socket.socket, judge_output, n_tests: int, deadline: float,
              memory_tripped: Callable[[], bool]) -> SandboxResult:
     """Read the harness's per-test reports, judge each output (``judge_output(test, out)`` returns
     ``None`` or ``(verdict, detail)``), stop at the first failure or the deadline.
 
+    A report is ``b"<test> <status> <len out> <len error>\\n"``, then the output and error bytes.
+    Only the next test's report is accepted: anything else ends the candidate as ``runtime_error``.
     A test during which the cgroup's memory bound killed a process is ``memory_limit``, whatever the
     candidate printed after that (checked at each report, so later tests do not run)."""
-    buffer = b""
+    buffer = bytearray()
     tests_run = 0
-    fd = proc.stdout.fileno()
     try:
         while True:
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                report = json.loads(line)
-                if "setup_error" in report:
-                    raise SandboxError(f"the sandbox could not start: {report['setup_error']}")
+            while True:
+                frame = _next_frame(buffer)
+                if frame is None:
+                    break
+                (index, status, out, error), buffer = frame
+                if status == "setup_error":
+                    raise SandboxError(f"the sandbox could not start: {error}")
+                if index != tests_run:
+                    return SandboxResult("runtime_error", tests_run + 1,
+                                         f"report for test {index} where test {tests_run} was due")
                 tests_run += 1
                 if memory_tripped():
                     return SandboxResult("memory_limit", tests_run, _MEMORY_DETAIL)
-                if report["status"] != "ok":
-                    return SandboxResult(report["status"], tests_run, report.get("error", "")[-500:])
-                failure = judge_output and judge_output(report["test"], report["out"])
+                if status != "ok":
+                    return SandboxResult(status, tests_run, error[-500:])
+                failure = judge_output and judge_output(index, out)
                 if failure:
                     return SandboxResult(failure[0], tests_run, failure[1])
                 if tests_run == n_tests:
@@ -330,16 +359,34 @@ def _collect(proc: subprocess.Popen, judge_output, n_tests: int, deadline: float
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return SandboxResult("timeout", tests_run + 1, "wall-clock deadline of the candidate")
-            ready, _, _ = select.select([fd], [], [], remaining)
+            ready, _, _ = select.select([reports], [], [], remaining)
             if ready:
-                chunk = os.read(fd, 1 << 20)
+                chunk = reports.recv(1 << 20)
                 if not chunk:  # the harness ended without reporting every test
                     if _exit_status(proc) == JOIN_FAILED_EXIT:
                         raise SandboxError("could not move the candidate into its cgroup")
                     return SandboxResult("runtime_error", tests_run + 1, "the sandbox ended early")
                 buffer += chunk
-    except (json.JSONDecodeError, KeyError, IndexError) as exc:
+    except ValueError as exc:
         return SandboxResult("runtime_error", tests_run + 1, f"garbled sandbox report: {exc}")
     finally:
         _kill_group(proc)
-        proc.stdout.close()
+
+
+def _next_frame(buffer: bytearray) -> tuple[tuple[int, str, str, str], bytearray] | None:
+    """The first complete report in ``buffer`` and what follows it; None until it is complete."""
+    end = buffer.find(b"\n", 0, _HEADER_MAX)
+    if end < 0:
+        if len(buffer) >= _HEADER_MAX:
+            raise ValueError(f"header {buffer[:40]!r}...")
+        return None
+    fields = buffer[:end].split(b" ")
+    if len(fields) != 4 or fields[1].decode("ascii", errors="replace") not in _STATUSES:
+        raise ValueError(f"header {bytes(buffer[:end])!r}")
+    index, out_len, error_len = int(fields[0]), int(fields[2]), int(fields[3])
+    body_end = end + 1 + out_len + error_len
+    if len(buffer) < body_end:
+        return None
+    out = buffer[end + 1:end + 1 + out_len].decode("utf-8", errors="replace")
+    error = buffer[end + 1 + out_len:body_end].decode("utf-8", errors="replace")
+    return (index, fields[1].decode(), out, error), buffer[body_end:]

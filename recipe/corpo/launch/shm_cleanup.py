@@ -1,18 +1,26 @@
 """Run a command, then remove the /dev/shm files and temporary files its processes left behind.
 
-    python -m recipe.corpo.launch.shm_cleanup -- COMMAND [ARGS...]
+    python -m recipe.corpo.launch.shm_cleanup [--shared-shm] -- COMMAND [ARGS...]
 
 Why: a vLLM engine keeps its message queues in POSIX shared memory (``/dev/shm/psm_*``, 160 MB and
 240 MB for the tiny CPU run) and unlinks them when it shuts down. At the end of a verl run Ray kills
 the rollout server's actor, and the engine processes under it die without shutting down: every
 run leaked ~400 MB of RAM-backed files until reboot.
 
-How: the command runs as a child; this process becomes a child subreaper (Linux), so every process
-the command starts (Ray's raylet and workers, vLLM's engine and workers) stays its descendant. While
-they run, the /dev/shm files they have mapped are recorded (polled every second). When the command
-has ended and its descendants are gone (or after a grace period), recorded files that still exist
-are removed. Files of any other program on the machine are never touched: only names this run's own
-processes had mapped. The exit status is the command's.
+How: the command gets a /dev/shm of its own, a tmpfs (the size of the host's) in a private mount
+namespace (as root; otherwise in a user namespace that maps the user to itself), so whatever its
+processes leave there vanishes with the namespace when the last of them exits, however they exit:
+vLLM's segments, and the named semaphores (``sem.mp-*``) that multiprocessing leaves when a
+process and its resource tracker are killed, some of them mapped too briefly to be seen. Where no
+namespace can be made, or with ``--shared-shm`` (or ``RAY_ADDRESS`` set: the run's workers then
+live outside, in a cluster that shares the host's /dev/shm), the command uses the host's
+/dev/shm and the files its processes map are recorded instead (polled every second) and removed
+at the end if they still exist; a process counts as the run's only while its pid still names the
+same process (pid and start time), so a reused pid never makes another program's files look like
+the run's. Either way this process becomes a child subreaper (Linux), so every process the command
+starts (Ray's raylet and workers, vLLM's engine and workers) stays its descendant, and it waits
+for them (or a grace period) after the command ended. Files of any other program are never
+touched. The exit status is the command's.
 
 The run's processes also leave files in the temp folder: vLLM's engine IPC sockets (``<uuid4>``,
 about 50 per engine, never unlinked when Ray kills it) and ``vllm_dist_*`` files, verl's checkpoint
@@ -45,32 +53,35 @@ def _become_subreaper() -> None:
         pass
 
 
-def _parents() -> dict[int, int]:
-    """{pid: parent pid} of every live process."""
+def _processes() -> dict[int, tuple[int, int]]:
+    """{pid: (parent pid, start time)} of every live process."""
     found = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                found[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                found[int(entry.name)] = (int(fields[1]), int(fields[19]))
             except (OSError, IndexError, ValueError):  # exited meanwhile
                 pass
     return found
 
 
-def descendants(root: int, known: set[int]) -> set[int]:
-    """Live descendants of ``root``, also through ``known`` processes whose parents have exited."""
-    parents = _parents()
-    found = {pid for pid in known if pid in parents} | {root}
+def descendants(root: int, known: dict[int, int]) -> dict[int, int]:
+    """Live descendants of ``root`` ({pid: start time}), also through ``known`` processes whose parents
+    have exited. A known pid counts only while it names the same process (same start time)."""
+    processes = _processes()
+    found = {pid: start for pid, start in known.items() if processes.get(pid, (0, None))[1] == start}
+    found[root] = processes.get(root, (0, 0))[1]
     grew = True
     while grew:
-        children = {pid for pid, parent in parents.items() if parent in found and pid not in found}
-        found |= children
+        children = {pid: start for pid, (parent, start) in processes.items() if parent in found and pid not in found}
+        found.update(children)
         grew = bool(children)
-    found.discard(root)
+    found.pop(root)
     return found
 
 
-def mapped_shm(pids: set[int]) -> set[str]:
+def mapped_shm(pids) -> set[str]:
     """Names of the /dev/shm files these processes have mapped."""
     names = set()
     for pid in pids:
@@ -84,6 +95,45 @@ def mapped_shm(pids: set[int]) -> set[str]:
     return names
 
 
+CLONE_NEWNS, CLONE_NEWUSER = 0x00020000, 0x10000000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 2, 4, 16384, 1 << 18
+
+
+def _libc_call(libc, name: str, *args) -> None:
+    if getattr(libc, name)(*args) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{name}: {os.strerror(errno)}")
+
+
+def enter_private_shm(size_bytes: int) -> None:
+    """Move this process into a mount namespace of its own (root: directly; otherwise inside a user
+    namespace mapping the user to itself, whose capabilities an exec drops) with a fresh tmpfs on
+    /dev/shm."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+    if os.geteuid() == 0:
+        _libc_call(libc, "unshare", CLONE_NEWNS)
+    else:
+        _libc_call(libc, "unshare", CLONE_NEWUSER | CLONE_NEWNS)
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    _libc_call(libc, "mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
+    _libc_call(libc, "mount", b"tmpfs", str(SHM).encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+               f"size={size_bytes},mode=1777".encode())
+
+
+def _private_shm_command(command: list[str]) -> list[str] | None:
+    """``command`` wrapped to run with a /dev/shm of its own, or None when no namespace can be made."""
+    if not SHM.is_dir():
+        return None
+    stats = os.statvfs(SHM)
+    wrapped = [sys.executable, "-m", __spec__.name if __spec__ else "recipe.corpo.launch.shm_cleanup",
+               "--enter-private-shm", str(stats.f_blocks * stats.f_frsize), "--", *command]
+    probe = subprocess.run(wrapped[:-len(command)] + ["true"], capture_output=True, text=True)
+    return wrapped if probe.returncode == 0 else None
+
+
 def _reap() -> None:
     """Collect exited orphans that were handed to this subreaper."""
     try:
@@ -93,24 +143,27 @@ def _reap() -> None:
         pass
 
 
-def run(command: list[str], poll_s: float = 1.0) -> int:
+def run(command: list[str], poll_s: float = 1.0, shared_shm: bool = False) -> int:
     _become_subreaper()
     env = dict(os.environ)
     env.setdefault("RAY_TMPDIR", env.get("TMPDIR", "/tmp"))  # where Ray would go without the TMPDIR below
     run_tmp = env["TMPDIR"] = tempfile.mkdtemp(prefix="corpo-run-")
-    child = subprocess.Popen(command, env=env)
+    private = None if shared_shm or env.get("RAY_ADDRESS") else _private_shm_command(command)
+    child = subprocess.Popen(private or command, env=env)
     for sig in (signal.SIGINT, signal.SIGTERM):  # pass them on; the cleanup still runs
         signal.signal(sig, lambda number, frame: child.send_signal(number))
-    known: set[int] = set()
+    known: dict[int, int] = {}
     seen: set[str] = set()
     while child.poll() is None:
         known = descendants(os.getpid(), known)
-        seen |= mapped_shm(known)
+        if not private:
+            seen |= mapped_shm(known)
         time.sleep(poll_s)
     returncode = child.returncode
     deadline = time.monotonic() + GRACE_S
     while (known := descendants(os.getpid(), known)) and time.monotonic() < deadline:
-        seen |= mapped_shm(known)
+        if not private:
+            seen |= mapped_shm(known)
         _reap()
         time.sleep(poll_s)
     shutil.rmtree(run_tmp, ignore_errors=True)
@@ -126,12 +179,17 @@ def run(command: list[str], poll_s: float = 1.0) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--enter-private-shm"]:  # internal: the command's side of run()
+        enter_private_shm(int(argv[1]))
+        os.execvp(argv[3], argv[3:])
+    shared_shm = argv[:1] == ["--shared-shm"]
+    argv = argv[1:] if shared_shm else argv
     if argv[:1] == ["--"]:
         argv = argv[1:]
     if not argv:
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
-    return run(argv)
+    return run(argv, shared_shm=shared_shm)
 
 
 if __name__ == "__main__":
