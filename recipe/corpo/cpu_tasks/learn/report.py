@@ -212,16 +212,18 @@ def mechanism_table(mech: dict, reward: str, estimators: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _band(axis, curves: list[list[tuple[int, float]]], label: str) -> None:
+def _band(axis, curves: list[list[tuple[int, float]]], label: str, color=None):
+    """Mean over seeds per step and the band from the lowest to the highest seed; returns the colour."""
     steps = sorted({x for curve in curves for x, _ in curve})
     table = [[dict(curve).get(x, math.nan) for x in steps] for curve in curves]
     values = np.array(table, dtype=float)
     with warnings.catch_warnings():  # a step where every seed is undefined (NaN) stays a gap
         warnings.simplefilter("ignore", RuntimeWarning)
         mean, low, high = np.nanmean(values, 0), np.nanmin(values, 0), np.nanmax(values, 0)
-    line, = axis.plot(steps, mean, label=label)
+    line, = axis.plot(steps, mean, label=label, color=color)
     if len(curves) > 1:
         axis.fill_between(steps, low, high, alpha=0.2, color=line.get_color())
+    return line.get_color()
 
 
 def _smooth(points: list[tuple[int, float]], width: int = 5) -> list[tuple[int, float]]:
@@ -251,15 +253,16 @@ def plot(runs: dict, seeds: list[int], estimators: list[str], rewards: list[str]
     for name, (title, key) in PLOTS.items():
         figure, axes = plt.subplots(1, len(rewards), figsize=(5.5 * len(rewards), 3.6), squeeze=False)
         for axis, reward in zip(axes[0], rewards):
-            for e in estimators:
+            for color, e in zip(("C0", "C1", "C2"), estimators):
                 if key is None:
                     curves = [[(p["step"], p["in_domain_pass1"]) for p in runs[(reward, e)][s]["curve"]] for s in seeds]
                 else:
                     curves = [_smooth([(st["step"], float(st.get(key, math.nan))) for st in runs[(reward, e)][s]["steps"]])
                               for s in seeds]
-                _band(axis, curves, f"{NAMES[e]} (direct)")
+                _band(axis, curves, f"{NAMES[e]} (direct)", color)
                 if key is None and reward == "ordinal" and e in verl:
-                    axis.plot(*zip(*verl[e]["validation"]), linestyle="--", marker=".", label=f"{NAMES[e]} (verl trainer)")
+                    axis.plot(*zip(*verl[e]["validation"]), linestyle="--", marker=".", color=color,
+                              label=f"{NAMES[e]} (verl trainer, seed 0)")
             axis.set_title(f"{reward} reward", fontsize=9)
             axis.set_xlabel("step")
             axis.legend(fontsize=7)
