@@ -128,8 +128,12 @@ class GroupPool:
 
 
 def _empty(groups: Groups) -> bool:
+    """No process left, and none still charged: a task that has exited but is not yet released is no
+    longer listed in ``cgroup.procs`` yet still counts in ``pids.current``, so a candidate given
+    the group could not fork."""
     try:
-        return not any(_read(group / "cgroup.procs").strip() for _, group, _ in groups)
+        return not any(_read(group / "cgroup.procs").strip() for _, group, _ in groups) and all(
+            _read(group / "pids.current").strip() == "0" for _, group, controllers in groups if "pids" in controllers)
     except OSError:
         return False
 
