@@ -23,8 +23,8 @@ SIZES = ["--train-size", "8", "--val-code-id-size", "2", "--val-code-ood-size", 
 SPLITS = ("train", "val_code_id", "val_code_ood", "val_math_ood")
 
 
-def run_cli(*args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "data_prep", *map(str, args)], capture_output=True, text=True)
+def run_cli(*args, check=True, env=None):
+    proc = subprocess.run([sys.executable, "-m", "data_prep", *map(str, args)], capture_output=True, text=True, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"data_prep {args[0]} failed:\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -141,10 +141,9 @@ def test_label_writes_jsonl_when_the_output_is_named_so(pipeline, tmp_path):
 
 def _label_in_mode(pipeline, tmp_path, mode, *flags):
     d = pipeline["dir"]
-    env = dict(os.environ, CORPO_SANDBOX_MODE=mode)
-    return subprocess.run([sys.executable, "-m", "data_prep", "label", "--problems", str(d / "problems.jsonl"),
-                           "--generations", str(d / "generations.jsonl"), "--out", str(tmp_path / "out.parquet"),
-                           "--no-cache", *flags], capture_output=True, text=True, env=env)
+    return run_cli("label", "--problems", d / "problems.jsonl", "--generations", d / "generations.jsonl",
+                   "--out", tmp_path / "out.parquet", "--no-cache", *flags,
+                   check=False, env=dict(os.environ, CORPO_SANDBOX_MODE=mode))
 
 
 def test_label_refuses_a_mode_where_candidates_could_forge_their_labels(pipeline, tmp_path):
