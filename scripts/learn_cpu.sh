@@ -30,21 +30,30 @@ mkdir -p "$out" && out="$(cd "$out" && pwd)"
 warm_args=()
 if [[ -n "${SMOKE:-}" ]]; then  # the same code path, small: a barely trained warm start, 2 seeds, 4 steps
   : "${SEEDS:=0 1}" "${STEPS:=4}" "${SAMPLES:=4}" "${K:=2}" "${VAL_PAIRS:=6}" "${VERL_STEPS:=0}"
-  warm_args=(--out "$out/warm_start" --easy-steps 10 --steps 30 --calibrate-steps 5)
+  warm_args=(--out "$out/warm_start" --steps 30 --calibrate-steps 5)
 fi
 read -r -a seeds <<<"${SEEDS:-0 1 2 3 4}"
 read -r -a estimators <<<"${ESTIMATORS:-grpo corpo_static corpo}"
 read -r -a rewards <<<"${REWARDS:-ordinal binary}"
 verl_steps="${VERL_STEPS:-20}"
-export OMP_NUM_THREADS=1
 
 echo "=== the warm start (cached; built once, minutes)"
 read -r ws prompt_length max_new_tokens < <("$PYTHON" -m recipe.corpo.cpu_tasks.learn.warm_start "${warm_args[@]}" \
   | "$PYTHON" -c 'import json, sys; s = json.loads(sys.stdin.read()); print(s["path"], s["prompt_length"], s["response_length"])')
 echo "    $ws ($(( $(date +%s) - started )) s)"
+export OMP_NUM_THREADS=1  # the warm start used every core; the runs take one thread each, WORKERS at a time
 
-# verl's trainer on the same task, seed 0 per estimator, ordinal reward: in the background, beside the
-# direct runs (much of its start-up is waiting), the estimators at once, each with its own Ray
+echo "=== ${rewards[*]} x ${estimators[*]} x seeds ${seeds[*]}, direct loop (logs: $out/experiment.log)"
+val_pairs=()
+[[ -n "${VAL_PAIRS:-}" ]] && val_pairs=(--val-pairs "$VAL_PAIRS")
+"$PYTHON" -m recipe.corpo.cpu_tasks.learn.experiment --warm-start "$ws" --out "$out" --seeds "${seeds[@]}" \
+  --estimators "${estimators[@]}" --rewards "${rewards[@]}" --steps "${STEPS:-100}" --workers "${WORKERS:-2}" \
+  --samples "${SAMPLES:-16}" --ks "${K:-4}" --max-new-tokens "$max_new_tokens" "${val_pairs[@]}" \
+  2> >(grep --line-buffered -v "Loading weights\|Writing model shards" >"$out/experiment.log")
+echo "    done ($(( $(date +%s) - started )) s)"
+
+# verl's trainer on the same task, seed 0 per estimator, ordinal reward: after the direct runs, one at a
+# time (each Ray cluster has the machine to itself), each with its own Ray temp folder
 verl_run() {
   local estimator="$1" run_dir="$out/verl/$1" ray_tmp rc=0
   ray_tmp="$(mktemp -d /tmp/corpo-learn-ray-XXXXXX)"
@@ -67,31 +76,11 @@ verl_run() {
   (( rc == 0 )) || { echo "verl run $estimator failed: see $run_dir.train.log" >&2; return "$rc"; }
   echo "    verl $estimator done ($(( $(date +%s) - started )) s)"
 }
-verl_runs() {
-  local estimator pids=() rc=0
-  mkdir -p "$out/verl"
-  for estimator in "${estimators[@]}"; do verl_run "$estimator" & pids+=($!); done
-  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
-  return "$rc"
-}
 extra=("$@")
-verl_pid=""
 if (( verl_steps > 0 )); then
-  echo "=== verl's trainer, seed 0 per estimator, $verl_steps steps, ordinal reward, in the background (logs: $out/verl/<estimator>.train.log)"
-  verl_runs & verl_pid=$!
-fi
-
-echo "=== ${rewards[*]} x ${estimators[*]} x seeds ${seeds[*]}, direct loop (logs: $out/experiment.log)"
-val_pairs=()
-[[ -n "${VAL_PAIRS:-}" ]] && val_pairs=(--val-pairs "$VAL_PAIRS")
-"$PYTHON" -m recipe.corpo.cpu_tasks.learn.experiment --warm-start "$ws" --out "$out" --seeds "${seeds[@]}" \
-  --estimators "${estimators[@]}" --rewards "${rewards[@]}" --steps "${STEPS:-100}" --workers "${WORKERS:-2}" \
-  --samples "${SAMPLES:-16}" --ks "${K:-4}" --max-new-tokens "$max_new_tokens" "${val_pairs[@]}" \
-  2> >(grep --line-buffered -v "Loading weights\|Writing model shards" >"$out/experiment.log")
-echo "    done ($(( $(date +%s) - started )) s)"
-
-if [[ -n "$verl_pid" ]]; then
-  wait "$verl_pid" || { echo "a verl run failed (above)" >&2; exit 1; }
+  echo "=== verl's trainer, seed 0 per estimator, $verl_steps steps, ordinal reward (logs: $out/verl/<estimator>.train.log)"
+  mkdir -p "$out/verl"
+  for estimator in "${estimators[@]}"; do verl_run "$estimator"; done
 fi
 
 echo "=== the report"

@@ -95,7 +95,7 @@ def test_labels_are_right_by_execution(splits):
             code = response.split("```python\n", 1)[1].rsplit("```", 1)[0]
             assert (run_candidate(code, tests).verdict == "passed") == bool(label), (pair["problem"], response)
     for pair in rng.sample(splits["val_math_ood"], 6):
-        gold = " ".join(task.render(problems[pair["problem_id"]].formulas[0], rng).split())
+        gold = " ".join(task.render(problems[pair["problem_id"]].formulas[0]).split())
         math_problem = DataProblem(pair["problem_id"], task.SOURCE, pair["problem"], answer=gold)
         for response, label in zip((pair["a"], pair["b"]), pair["labels"]):
             assert label_math(math_problem, response)["label"] == bool(label), (pair["problem"], response)
@@ -110,10 +110,11 @@ def test_the_position_and_each_problem_tell_nothing(splits):
             assert abs(counts[(1, 0)] - counts[(0, 1)]) <= 1, (split, problem_id, counts)
 
 
-def _candidates(pairs):
+def _candidates(pairs, with_kinds: bool = False):
     for pair in pairs:
-        yield pair["a"], pair["labels"][0]
-        yield pair["b"], pair["labels"][1]
+        kinds = pair["row"]["extra_info"]["candidate_kinds"]
+        for text, label, kind in zip((pair["a"], pair["b"]), pair["labels"], kinds):
+            yield (text, label, kind) if with_kinds else (text, label)
 
 
 def test_the_length_of_a_candidate_tells_nothing(splits):
@@ -132,7 +133,7 @@ def test_the_length_of_a_candidate_tells_nothing(splits):
 
 def _tokens(text: str) -> list[str]:
     formula = task.formula_of(text)
-    pieces = re.findall(r"\d+|[ab]|[-+*()]", formula)
+    pieces = re.findall(r"\d+|[abc]|[-+*()]", formula)
     return pieces + [f"{x}{y}" for x, y in zip(pieces, pieces[1:])]  # unigrams and bigrams
 
 
@@ -153,17 +154,25 @@ class NaiveBayes:
         return int(log_likelihood(1) > log_likelihood(0))
 
 
-def test_a_judge_that_reads_only_the_candidates_is_at_chance(splits):
-    # each candidate alone: is it correct?
+def test_a_judge_that_reads_only_the_candidates_catches_crashes_and_nothing_else(splits):
+    # each candidate alone: is it correct? A crash (an undefined name) shows in its own text; a wrong
+    # answer does not
     alone = NaiveBayes([(_tokens(text), label) for text, label in _candidates(splits["train"])])
-    held_out = list(_candidates(splits["val_code_id"]))
-    accuracy = sum(alone.predict(_tokens(text)) == label for text, label in held_out) / len(held_out)
-    assert abs(accuracy - 0.5) < 0.08, accuracy
-    # the pair without the problem: is A the correct one?
+    held_out = list(_candidates(splits["val_code_id"], with_kinds=True))
+    crashes = [(text, label) for text, label, kind in held_out if kind == "name"]
+    others = [(text, label) for text, label, kind in held_out if kind != "name"]
+    assert sum(alone.predict(_tokens(text)) == label for text, label in crashes) / len(crashes) > 0.95
+    accuracy = sum(alone.predict(_tokens(text)) == label for text, label in others) / len(others)
+    share_correct = sum(label for _, label in others) / len(others)  # 2/3: a crash is half the errors
+    assert accuracy < max(share_correct, 1 - share_correct) + 0.05, (accuracy, share_correct)  # the prior, no more
+    # the pair without the problem, its incorrect candidate not a crash: is A the correct one?
     def pair_tokens(pair):
         return [f"A{t}" for t in _tokens(pair["a"])] + [f"B{t}" for t in _tokens(pair["b"])]
-    both = NaiveBayes([(pair_tokens(p), p["labels"][0]) for p in splits["train"]])
-    accuracy = sum(both.predict(pair_tokens(p)) == p["labels"][0] for p in splits["val_code_id"]) / len(splits["val_code_id"])
+    def no_crash(pairs):
+        return [p for p in pairs if "name" not in p["row"]["extra_info"]["candidate_kinds"]]
+    both = NaiveBayes([(pair_tokens(p), p["labels"][0]) for p in no_crash(splits["train"])])
+    held = no_crash(splits["val_code_id"])
+    accuracy = sum(both.predict(pair_tokens(p)) == p["labels"][0] for p in held) / len(held)
     assert abs(accuracy - 0.5) < 0.1, accuracy
     # the same classifier does learn when the problem is in its input: the check has teeth
     def with_problem(pair):
@@ -178,8 +187,9 @@ def test_a_judge_that_reads_only_the_candidates_is_at_chance(splits):
 def test_every_formula_is_sometimes_correct_and_sometimes_incorrect():
     problems = task.problems()
     correct = {formula for problem in problems for formula in problem.formulas}
-    incorrect = {neighbour for problem in problems for neighbours in problem.neighbours.values() for neighbour, _ in neighbours}
-    assert incorrect <= correct  # a neighbour is always some other problem's formula
+    incorrect = {neighbour for problem in problems for neighbours in problem.neighbours.values()
+                 for neighbour, kind in neighbours if kind != "name"}  # a crash is never correct, by design
+    assert incorrect <= correct  # a wrong answer is always some other problem's formula
     assert len(correct - incorrect) / len(correct) < 0.02  # so a formula's text alone does not give its label
 
 
@@ -193,23 +203,31 @@ def test_out_of_domain_sets_differ_from_training_as_documented(splits):
 def test_each_candidate_is_drawn_on_its_own_and_its_kind_is_logged(splits):
     problems = _problems()
     kinds = Counter()
-    other_programs = 0
+    same_program = Counter()
     for pair in splits["train"]:
         logged = pair["row"]["extra_info"]["candidate_kinds"]
         shown = pair["problem"].split("returns ", 1)[1].split(" for ", 1)[0]
+        assert shown in {task.render(f) for f in problems[pair["problem_id"]].formulas}
         for response, label, kind in zip((pair["a"], pair["b"]), pair["labels"], logged):
             assert (kind == "correct") == bool(label)
             kinds[kind] += 1
             formula = task.formula_of(response)
-            if label and formula not in task.renderings(_formula_of_text(problems[pair["problem_id"]], shown)):
-                other_programs += 1
-    # every error kind is common; many correct candidates are another program than the one shown
-    assert set(kinds) == {"correct", *task.ERROR_KINDS} and min(kinds.values()) > 0.1 * sum(kinds.values()), kinds
-    assert other_programs > 0.2 * kinds["correct"], (other_programs, kinds["correct"])
+            if label:
+                same_program[formula == shown] += 1
+            else:  # an edit of the statement's program differs from it in one or two pieces
+                same_program["edit", _pieces_off(formula, shown) <= 2] += 1
+    # every error kind is common; about half the correct candidates are another program than the one
+    # shown, and about half the incorrect ones are an edit of the one shown
+    assert set(kinds) == {"correct", *task.ERROR_KINDS} and min(kinds.values()) > 0.05 * sum(kinds.values()), kinds
+    assert 0.4 < kinds["name"] / sum(kinds[k] for k in task.ERROR_KINDS) < 0.6, kinds  # KIND_WEIGHTS: half the errors
+    assert 0.4 < same_program[True] / kinds["correct"] < 0.6, same_program
+    incorrect = sum(kinds[k] for k in task.ERROR_KINDS)
+    assert 0.45 < same_program["edit", True] / incorrect < 0.75, same_program
 
 
-def _formula_of_text(problem: task.FunctionTask, text: str):
-    return next(f for f in problem.formulas if text in task.renderings(f))
+def _pieces_off(formula: str, shown: str) -> int:
+    a, b = formula.split(), shown.split()
+    return len(a) != len(b) or sum(x != y for x, y in zip(a, b))
 
 
 def test_validation_pairs_come_in_both_orders(splits):

@@ -12,11 +12,12 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from corpo_advantage.reward import compute_score
 from recipe.corpo.cpu_tasks.learn import task
+from recipe.corpo.cpu_tasks.learn.evaluation import ROWS
 from recipe.corpo.cpu_tasks.learn.warm_start import (
     COMPLETE_MARKER, PROMPT_TOKENS, RESPONSE_TOKENS, Settings, calibrated_answer, ensure, prompt_text, right_answer,
 )
 
-SMALL = Settings(easy_steps=1, steps=2, calibrate_steps=1, batch_size=4, hidden=32, layers=1, heads=1)
+SMALL = Settings(steps=2, calibrate_steps=1, batch_size=4, hidden=32, layers=1, heads=1)
 
 
 def test_the_calibrated_teacher_means_what_it_says():
@@ -49,8 +50,10 @@ def test_the_warm_start_is_built_once_and_rebuilt_for_other_settings(tmp_path):
     assert summary["settings"] == dataclasses.asdict(SMALL)
     assert summary["max_prompt_tokens"] <= PROMPT_TOKENS == summary["prompt_length"]
     assert summary["response_length"] == RESPONSE_TOKENS
-    assert set(summary["stage_losses"]) == {"right judgments, statement's program only", "right judgments",
-                                            "calibrated teacher"}
+    assert set(summary["stage_losses"]) == {"right judgments", "calibrated teacher"}
+    # the judge check before any RL: every row and candidate kind of both validation groups
+    assert set(summary["judge"]["pass1"]) >= set(ROWS)
+    assert set(summary["judge"]["kind_accuracy"]["in_domain"]) == {"correct", *task.ERROR_KINDS}
     for split in task.SPLITS:
         rows = task.DEFAULT_SIZES[split] * (1 if split == "train" else 2)  # validation: both orders
         assert len(pd.read_parquet(out / "data" / f"{split}.parquet")) == rows

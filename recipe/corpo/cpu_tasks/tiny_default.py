@@ -165,8 +165,11 @@ def build_model(
 def warm_start(
     model, tokenizer, examples: list[tuple[str, str]], steps: int, seed: int, lr: float = 3e-3, batch_size: int = 8,
     cosine: bool = False, clip: float | None = None, weight_decay: float = 0.01, progress=None,
+    prompt_weight: float = 0.0,
 ) -> float:
-    """Next-token training on (prompt, answer) texts, the loss on the answers only (AdamW).
+    """Next-token training on (prompt, answer) texts, the loss on the answers only (AdamW); with a
+    ``prompt_weight`` > 0, plus that weight times the mean loss on the prompts' tokens (language
+    modelling of the prompts as well). ``progress`` and the return value see the answers' loss.
 
     Batches take ``examples`` in order, cycling. With ``cosine`` the learning rate warms up over the
     first 5% of the steps, then decays to 0 on a cosine; ``clip`` caps the gradient norm.
@@ -188,8 +191,16 @@ def warm_start(
         labels = encoded["input_ids"].masked_fill(encoded["attention_mask"] == 0, -100)
         for row, (prompt, _) in enumerate(batch):
             labels[row, : len(tokenizer(prompt).input_ids)] = -100
-        loss = model(**encoded, labels=labels).loss
-        loss.backward()
+        logits = model(**encoded).logits[:, :-1].float()
+        token_loss = torch.nn.functional.cross_entropy(
+            logits.transpose(1, 2), encoded["input_ids"][:, 1:], reduction="none")
+        answer = labels[:, 1:] != -100
+        loss = token_loss[answer].mean()
+        if prompt_weight:
+            prompt = encoded["attention_mask"][:, 1:].bool() & ~answer
+            (loss + prompt_weight * token_loss[prompt].mean()).backward()
+        else:
+            loss.backward()
         if clip is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()

@@ -94,3 +94,19 @@ def summarise(samples: list[dict], n: int, ks: tuple[int, ...]) -> dict[str, dic
         by_row.setdefault(s["row"].split("/")[0], []).append(s["c"])
     return {row: {f"pass{k}": sum(pass_at_k(n, c, k) for c in counts) / len(counts) for k in (1, *ks)}
             for row, counts in by_row.items()}
+
+
+def kind_accuracy(samples: list[dict], n: int, group: str | None = None) -> dict[str, float]:
+    """Per candidate kind ("correct" or an error kind): the share of the judgments of such candidates
+    that were right (score above 5 for a correct one, below 5 for an incorrect one), over all samples
+    (of one row group when given)."""
+    right: dict[str, float] = {}
+    seen: dict[str, int] = {}
+    for s in samples:
+        if group is not None and s["row"].split("/")[0] != group:
+            continue
+        for kind, count in s["kind_right"].items():
+            times = 2 if len(s["kind_right"]) == 1 else 1  # both candidates of that kind: 2 judgments a sample
+            right[kind] = right.get(kind, 0.0) + count
+            seen[kind] = seen.get(kind, 0) + n * times
+    return {kind: right[kind] / seen[kind] for kind in sorted(seen)}

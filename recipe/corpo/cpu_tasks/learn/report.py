@@ -30,7 +30,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from recipe.corpo.cpu_tasks.learn import stats  # noqa: E402
-from recipe.corpo.cpu_tasks.learn.evaluation import ROWS, TEMPERATURE, TOP_P  # noqa: E402
+from recipe.corpo.cpu_tasks.learn.evaluation import ROWS, TEMPERATURE, TOP_P, kind_accuracy  # noqa: E402
 from recipe.corpo.reports.pass_at_k import pass_at_k  # noqa: E402
 
 NAMES = {"grpo": "GRPO", "corpo_static": "Static", "corpo": "CoRPO"}
@@ -162,6 +162,24 @@ def mechanism(runs: dict, seeds: list[int]) -> dict:
                          if math.isfinite(step["corpo/failed_pos_adv_frac"])) for s in seeds)
         out[f"{reward}/{estimator}"] = entry
     return out
+
+
+def judge_table(runs: dict, warm: dict, reward: str, estimators: list[str], seeds: list[int], n: int) -> str:
+    """Per-candidate accuracy by kind, warm start and final checkpoints (mean over seeds), in-domain and OOD."""
+    kinds = sorted({k for s in warm["samples"] for k in s["kind_right"]})
+    lines = ["| group | kind | warm start | " + " | ".join(NAMES[e] for e in estimators) + " |",
+             "|---|---|---|" + "---|" * len(estimators)]
+    for group in GROUP_ROWS:
+        base = kind_accuracy(warm["samples"], n, group)
+        for kind in kinds:
+            if kind not in base:
+                continue
+            cells = [group, kind, _pct(base[kind])]
+            for e in estimators:
+                cells.append(_pct(_finite_mean(kind_accuracy(runs[(reward, e)][s]["samples"], n, group).get(kind, math.nan)
+                                               for s in seeds)))
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _pct(value: float, digits: int = 1) -> str:
@@ -305,7 +323,8 @@ def write(out: Path, wall_s: float, verl_dir: Path | None = None) -> dict:
         "wall_s": wall_s, "trainer": "direct", "temperature": TEMPERATURE, "top_p": TOP_P,
         "max_new_tokens": options["max_new_tokens"], "rows": list(TABLE_ROWS), "val_files": experiment["val_files"],
         "warm_start": {"checkpoint": str(Path(experiment["warm_start"]) / "model"),
-                       "pass1": {row: warm["pass"][row]["pass1"] for row in TABLE_ROWS}},
+                       "pass1": {row: warm["pass"][row]["pass1"] for row in TABLE_ROWS},
+                       "kind_accuracy": {group: kind_accuracy(warm["samples"], n, group) for group in GROUP_ROWS}},
         "runs": [{"estimator": e, "reward": r, "seed": s, "checkpoint": runs[(r, e)][s]["checkpoint"],
                   "steps": runs[(r, e)][s]["steps"], "curve": runs[(r, e)][s]["curve"],
                   "pass1": {row: runs[(r, e)][s]["pass"][row]["pass1"] for row in TABLE_ROWS},
@@ -328,6 +347,8 @@ def write(out: Path, wall_s: float, verl_dir: Path | None = None) -> dict:
     for reward in rewards:
         lines += ["", f"## {reward} reward: pass@1 (%), mean [95% CI over seeds]", "",
                   pass_table(runs, warm, reward, estimators, seeds, n, options["ks"]), "",
+                  f"### Judgments right per candidate kind ({reward}), % of judgments, final checkpoints (mean over seeds)", "",
+                  judge_table(runs, warm, reward, estimators, seeds, n), "",
                   f"### Paired differences ({reward}), points", "", difference_table(diffs, reward), "",
                   f"### Mechanism ({reward})", "", mechanism_table(mech, reward, estimators)]
     direct_step = np.median([r["train_s"] / options["steps"] for by_seed in runs.values() for r in by_seed.values()])

@@ -3,7 +3,7 @@
 Every problem asks for one function of two integers, ``f(a, b)``, given as a formula with two
 operations and one constant, e.g. ``(a + 3) * b`` or ``a - (a * 17)``: three leaves (``a`` and
 ``b``, ``a`` twice or ``b`` twice, and a constant 2..19) in any order, operators ``+``, ``-``,
-``*``, two shapes (``(x o y) o z`` and ``x o (y o z)``): 3,888 formulas of 959 functions, 814 of
+``*``, two shapes (``(x o y) o z`` and ``x o (y o z)``): 3,888 formulas of 959 functions, 850 of
 them problems (see ``problems``). A problem is one *function* (formulas with the same values, e.g.
 ``(a + b) + 3`` and ``a + (3 + b)``, are one problem), so validation problems are functions never
 trained on.
@@ -11,15 +11,21 @@ trained on.
 A pair shows one formula of the problem and two candidate responses, short programs (code) or
 final formulas (math), each drawn on its own (``FunctionTask.candidate``):
 
-- correct: *any* formula of the function (another program of it, e.g. ``a + (3 + b)`` for
-  ``(a + b) + 3``), the operands of ``+`` and ``*`` in random order;
-- incorrect: an edit of any of them, of one of ``ERROR_KINDS`` (another constant, another
-  operator, two leaves swapped; the kind drawn uniformly) and not the same function. Each row logs
-  its candidates' kinds (``extra_info.candidate_kinds``).
+- its program: the statement's own (with probability ``SAME_PROGRAM_SHARE``, one half) or another
+  program of the function (``a + (3 + b)`` or ``(b + a) + 3`` for ``(a + b) + 3``);
+- correct: that program; incorrect: an edit of it, of one of ``ERROR_KINDS``: a wrong answer
+  (another constant, another operator, two leaves swapped; not the same function) or a crash (a
+  variable replaced by an undefined name, ``c``), drawn by ``KIND_WEIGHTS`` (crashes are half the
+  errors). Each row logs its candidates' kinds (``extra_info.candidate_kinds``).
 
 So judging a pair means reading the problem and each candidate: a candidate's text, length or
-position says nothing about its label (the edit relation is symmetric and length-preserving, the
-correct response is in A for half the one-correct pairs); ``tests/test_learn_task.py`` checks it.
+position says nothing about its label (every formula is seven pieces, the edit relation is
+symmetric, the correct response is in A for half the one-correct pairs);
+``tests/test_learn_task.py`` checks it. A crash shows in the candidate's own text (an undefined
+name); a wrong answer only against the problem. The warm start (``warm_start``) catches crashes
+and cannot tell a wrong answer from a correct program (a model of this size did not learn that
+comparison in 3,000 supervised steps, docs/learn_cpu.md): a judge right about some errors and
+unsure about the rest, as verifiers are.
 Labels are by execution: a candidate is correct when its formula gives the problem's values on
 ``TEST_POINTS`` (the code problems carry those tests in the ``data_prep`` schema, so the sandbox
 can rerun them; math-verify agrees on the math ones).
@@ -76,6 +82,9 @@ def all_formulas() -> list:
 
 
 def evaluate(formula, a: int, b: int) -> int:
+    """The formula's value (NameError for ``UNDEFINED``, as Python raises)."""
+    if formula == UNDEFINED:
+        raise NameError(f"name {UNDEFINED!r} is not defined")
     if isinstance(formula, str):
         return a if formula == "a" else b if formula == "b" else int(formula)
     operator, left, right = formula
@@ -112,14 +121,22 @@ def _with_operator(formula, path: tuple, operator: str):
     return tuple(children)
 
 
-#: the kinds of error an incorrect candidate has (one edit of a correct program)
-ERROR_KINDS = ("constant", "operator", "swap")
+#: the kinds of error an incorrect candidate has (one edit of a correct program): a wrong answer
+#: (another constant, another operator, two leaves swapped) or a crash (``name``: a variable
+#: replaced by ``UNDEFINED``, a name the function does not have: NameError on the first test)
+ERROR_KINDS = ("constant", "operator", "swap", "name")
+#: how often each kind is drawn (among those a program has): crashes are half the errors. A crash
+#: shows in the candidate's own text; a wrong answer only against the problem.
+KIND_WEIGHTS = {"constant": 1, "operator": 1, "swap": 1, "name": 3}
+UNDEFINED = "c"
 
 
 def edits_by_kind(formula) -> list[tuple]:
-    """(formula, kind) one edit away: another constant, another operator, or two leaves swapped."""
+    """(formula, kind) one edit away: another constant, another operator, two leaves swapped, or a
+    variable replaced by ``UNDEFINED``."""
     leaves = _leaves(formula)
-    out = []
+    out = [(_with_leaves(formula, leaves[:i] + [UNDEFINED] + leaves[i + 1:]), "name")
+           for i, leaf in enumerate(leaves) if leaf in ("a", "b")]
     for i, leaf in enumerate(leaves):
         if leaf in CONSTANTS:
             out += [(_with_leaves(formula, leaves[:i] + [c] + leaves[i + 1:]), "constant") for c in CONSTANTS if c != leaf]
@@ -144,23 +161,25 @@ def _subtree(formula, path: tuple):
     return formula
 
 
-def render(formula, rng: random.Random, style: str = "code") -> str:
-    """Text of a formula; ``+`` and ``*`` take their operands in a random order.
-
-    ``code``: Python (``b * (3 + a)``); ``math``: LaTeX (``b \\cdot (3 + a)``). The inner operation is
-    always in parentheses, so every rendering of a formula has the same length.
-    """
+def render(formula, style: str = "code") -> str:
+    """Text of a formula, exactly as its tree is written: ``code``: Python (``b * (3 + a)``); ``math``:
+    LaTeX (``b \\cdot (3 + a)``). The inner operation is always in parentheses, so every formula is
+    seven pieces (leaf, operator, bracket) long, and two formulas have the same text only if they
+    are the same tree (``b * (3 + a)`` and ``(a + 3) * b`` are two programs of one function)."""
     if isinstance(formula, str):
         return formula
     operator, left, right = formula
-    if operator in "+*" and rng.random() < 0.5:
-        left, right = right, left
     parts = []
     for child in (left, right):
-        text = render(child, rng, style)
+        text = render(child, style)
         parts.append(text if isinstance(child, str) else f"({text})")
     symbol = "\\cdot" if style == "math" and operator == "*" else operator
     return f"{parts[0]} {symbol} {parts[1]}"
+
+
+#: the share of candidates that are the statement's own program (correct) or one edit of it
+#: (incorrect); the others are another program of the function, or an edit of another program
+SAME_PROGRAM_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -171,34 +190,32 @@ class FunctionTask:
     formulas: tuple
     neighbours: dict  # formula -> (formula, kind) one edit away, of other (kept) functions
 
-    def candidate(self, rng: random.Random, label: int, shown=None) -> tuple[object, str]:
-        """(formula, kind) of one candidate, drawn on its own: a correct one is any program of the
-        function (``formulas``: ``(a + b) + 3`` or ``a + (3 + b)``...), an incorrect one an edit of
-        any of them, its kind (``ERROR_KINDS``) drawn first, uniformly among those it has. With
-        ``shown`` (the statement's formula), candidates are that formula or an edit of it (the warm
-        start's first, easier stage)."""
+    def candidate(self, rng: random.Random, label: int, shown) -> tuple[object, str]:
+        """(formula, kind) of one candidate, drawn on its own. Its program is, with probability
+        ``SAME_PROGRAM_SHARE``, the statement's (``shown``), else another program of the function
+        (``formulas``: ``(a + b) + 3``, ``a + (3 + b)``...); a correct candidate is that program, an
+        incorrect one an edit of it, its kind (``ERROR_KINDS``) drawn first, by ``KIND_WEIGHTS`` among
+        those it has."""
+        others = [f for f in self.formulas if f != shown]
+        base = shown if rng.random() < SAME_PROGRAM_SHARE or not others else rng.choice(others)
         if label:
-            return (shown if shown is not None else rng.choice(self.formulas)), "correct"
-        base = shown if shown is not None else rng.choice(self.formulas)
+            return base, "correct"
         by_kind: dict[str, list] = defaultdict(list)
         for neighbour, kind in self.neighbours[base]:
             by_kind[kind].append(neighbour)
-        kind = rng.choice(sorted(by_kind))
+        kinds = sorted(by_kind)
+        kind = rng.choices(kinds, weights=[KIND_WEIGHTS[k] for k in kinds])[0]
         return rng.choice(by_kind[kind]), kind
 
-    def pair(self, rng: random.Random, task: str, labels: tuple[int, int],
-             easy: bool = False) -> tuple[str, str, str, tuple[str, str]]:
+    def pair(self, rng: random.Random, task: str, labels: tuple[int, int]) -> tuple[str, str, str, tuple[str, str]]:
         """(statement, response A, response B, (kind A, kind B)) for the labels: a formula of the
-        problem is shown; each candidate is drawn on its own (``candidate``; ``easy``: from the shown
-        formula only), rendered with the operands of ``+``/``*`` in random order. The two responses
-        always differ."""
+        problem is shown; each candidate is drawn on its own (``candidate``). The two responses
+        always differ (a pair drawn the same is drawn again)."""
         formula = rng.choice(self.formulas)
-        if easy and labels == (1, 1):
-            formula = rng.choice([f for f in self.formulas if len(renderings(f)) > 1])
-        statement = render(formula, rng, task)
+        statement = render(formula, task)
         while True:
-            drawn = [self.candidate(rng, label, formula if easy else None) for label in labels]
-            responses = [render(f, rng, task) for f, _ in drawn]
+            drawn = [self.candidate(rng, label, formula) for label in labels]
+            responses = [render(f, task) for f, _ in drawn]
             if responses[0] != responses[1]:
                 break
         kinds = (drawn[0][1], drawn[1][1])
@@ -215,24 +232,11 @@ class FunctionTask:
         return {"kind": "function", "prelude": "", "check": check}
 
 
-def renderings(formula, style: str = "code") -> set[str]:
-    """Every text ``render`` can give for a formula."""
-    if isinstance(formula, str):
-        return {formula}
-    operator, left, right = formula
-    symbol = "\\cdot" if style == "math" and operator == "*" else operator
-    wrap = [(lambda t: t) if isinstance(child, str) else (lambda t: f"({t})") for child in (left, right)]
-    texts = {f"{wrap[0](x)} {symbol} {wrap[1](y)}" for x in renderings(left, style) for y in renderings(right, style)}
-    if operator in "+*":
-        texts |= {f"{wrap[1](y)} {symbol} {wrap[0](x)}" for x in renderings(left, style) for y in renderings(right, style)}
-    return texts
-
-
 def problems() -> list[FunctionTask]:
     """Every problem of the grammar, in a fixed order.
 
-    One problem per function, except constant functions (``(4 + a) - a``) and functions without
-    a formula of two renderings (``(a * a) - 3``, ``5 - (b + b)``: no both-correct pair). Neighbours are formulas of the kept
+    One problem per function, except constant functions (``(4 + a) - a``) and functions with a
+    single program in the grammar (no both-correct pair). Neighbours are formulas of the kept
     functions only, so a formula can be both a correct and an incorrect candidate.
     """
     by_signature: dict[tuple, list] = defaultdict(list)
@@ -240,13 +244,15 @@ def problems() -> list[FunctionTask]:
         by_signature[signature(formula)].append(formula)
     kept = {
         values: formulas for values, formulas in by_signature.items()
-        if len(set(values)) > 1 and any(len(renderings(f)) > 1 for f in formulas)
+        if len(set(values)) > 1 and len(formulas) > 1
     }
+    def wrong(edited, kind: str, values: tuple) -> bool:  # a crash, or another kept function
+        return kind == "name" or (signature(edited) != values and signature(edited) in kept)
+
     out = []
     for values, formulas in kept.items():
         neighbours = {
-            formula: tuple(sorted({(e, kind) for e, kind in edits_by_kind(formula)
-                                   if signature(e) != values and signature(e) in kept}, key=repr))
+            formula: tuple(sorted({(e, kind) for e, kind in edits_by_kind(formula) if wrong(e, kind, values)}, key=repr))
             for formula in formulas
         }
         problem_id = "learn-" + hashlib.sha1(json.dumps(values).encode()).hexdigest()[:10]
@@ -265,7 +271,10 @@ def label_by_execution(problem: FunctionTask, candidate: str) -> int:
     """1 when the candidate's formula gives the problem's values on every test point."""
     expected = signature(problem.formulas[0])
     formula = formula_of(candidate)
-    got = tuple(eval(formula, {"__builtins__": {}}, {"a": a, "b": b}) for a, b in TEST_POINTS)  # noqa: S307 (our own formulas)
+    try:
+        got = tuple(eval(formula, {"__builtins__": {}}, {"a": a, "b": b}) for a, b in TEST_POINTS)  # noqa: S307 (our own formulas)
+    except NameError:  # an UNDEFINED name: the program crashes
+        return 0
     return int(got == expected)
 
 

@@ -7,27 +7,31 @@ settings, is rebuilt::
     python -m recipe.corpo.cpu_tasks.learn.warm_start [--out DIR] [--force]
 
 - data: ``recipe.corpo.cpu_tasks.learn.task`` (four splits in the real data format) under ``data/``;
-- tokenizer: byte-level BPE trained on the prompts, with the tiny default's chat template; digits,
-  ``10``, operators, brackets and the variables are pieces of their own, everything between may
-  merge, so the prompt's fixed instructions cost a few tokens (a prompt is ~112 tokens);
-- model: ``LlamaForCausalLM``, 3 layers, hidden 96, 3 heads of dim 32 (~0.5M parameters). (A
-  ``qwen2`` folder would have its tokenizer replaced by transformers' ``Qwen2Tokenizer`` on loading;
-  Llama's tokenizer loads as saved.)
+- tokenizer: byte-level BPE trained on the prompts, with the tiny default's chat template; each
+  constant (2..19), digit, operator, bracket and variable is a piece of its own, so every formula
+  is seven tokens and the statement and each candidate sit at fixed distances; everything between
+  may merge, so the prompt's fixed instructions cost a few tokens (a prompt is ~110 tokens);
+- model: ``LlamaForCausalLM``, ``layers`` layers, hidden ``hidden``, heads of dim 32 (~0.6-0.9M
+  parameters). (A ``qwen2`` folder would have its tokenizer replaced by transformers'
+  ``Qwen2Tokenizer`` on loading; Llama's tokenizer loads as saved.)
 - warm start, supervised next-token training on the *training problems* in all four pair
-  configurations (RL then trains on one-correct pairs only), the loss on the answers, in three stages:
+  configurations (RL then trains on one-correct pairs only), in two stages:
 
-  1. ``easy_steps`` steps with right, confident judgments (``\boxed{9, 1}`` for a correct A and an
-     incorrect B) on pairs whose candidates are the shown formula or an edit of it: the model leaves
-     the plateau of judging at chance (an answer-token loss of ~2 ln 2 / 9 = 0.154);
-  2. ``steps`` steps (cosine) with right judgments on the full task (a correct candidate is any
-     program of the function, ``task.FunctionTask.candidate``);
-  3. ``calibrate_steps`` steps at a low learning rate from a *calibrated* teacher
+  1. ``steps`` steps (cosine) with right, confident judgments (``\boxed{9, 1}`` for a correct A and
+     an incorrect B), learning the prompts' tokens as well (``prompt_weight`` times their loss
+     beside the answers'; without it the model sat at chance for 750 steps, with it it caught
+     crashes within 200, docs/learn_cpu.md);
+  2. ``calibrate_steps`` steps at a low learning rate from a *calibrated* teacher
      (``calibrated_answer``): each score drawn on its own with P(correct | v) = v / 10.
 
-  The result is an imperfect, calibrated judge of every configuration, whose failures come at
-  many reward levels (one wrong judgment or two, confident or not, format): the partial credit
-  GRPO's mean baseline can turn into a positive advantage for a failure, and CoRPO never does.
-  ``stage_losses`` in the summary records each stage's loss.
+  The model learns what a candidate's own text shows (a crash) and not the comparison with the
+  problem that a wrong answer needs (``task``): the result is an imperfect, calibrated judge of
+  every configuration
+  (``judge`` in the summary: its accuracy per candidate kind and pair configuration on the
+  validation problems, one sample per prompt at T = 0.6), whose failures come at many reward
+  levels (one wrong judgment or two, confident or not, format): the partial credit GRPO's mean
+  baseline can turn into a positive advantage for a failure, and CoRPO never does.
+  ``stage_losses`` in the summary records each stage's answer loss.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from recipe.corpo.cpu_tasks.tiny_default import build_model, build_tokenizer, wa
 
 COMPLETE_MARKER = "warm_start.json"
 #: pieces the tokenizer never merges with their neighbours (see the module docstring)
-SPLIT_PATTERN = r" ?[-+*] ?|10|[0-9]|[(){},$\\]|\b[ab]\b"
+SPLIT_PATTERN = r" ?[-+*] ?|1[0-9]|[0-9]|[(){},$\\]|\b[abc]\b"
 #: the runs' data.max_prompt_length and max_response_length (an answer such as \boxed{10, 3} is ~10 tokens)
 PROMPT_TOKENS = 128
 RESPONSE_TOKENS = 16
@@ -64,13 +68,13 @@ class Settings:
     task_seed: int = 0
     seed: int = 0
     vocab_size: int = 1024
-    hidden: int = 96
-    layers: int = 3
-    heads: int = 3
-    easy_steps: int = 1000
-    steps: int = 1600
+    hidden: int = 128
+    layers: int = 2
+    heads: int = 4
+    steps: int = 800
     batch_size: int = 32
     lr: float = 1e-3
+    prompt_weight: float = 0.3
     calibrate_steps: int = 300
     calibrate_lr: float = 2e-4
 
@@ -105,14 +109,13 @@ def calibrated_answer(labels: list[int], rng: random.Random) -> str:
 CONFIGURATIONS = ((1, 0), (0, 1), (1, 1), (0, 0))
 
 
-def warm_start_examples(tokenizer, problems: list, count: int, answer, rng: random.Random,
-                        easy: bool = False) -> list[tuple[str, str]]:
+def warm_start_examples(tokenizer, problems: list, count: int, answer, rng: random.Random) -> list[tuple[str, str]]:
     """``count`` (prompt, answer) texts on the training problems, the configuration drawn uniformly
-    from ``CONFIGURATIONS``, each candidate on its own (``task.FunctionTask.pair``, ``easy`` passed on)."""
+    from ``CONFIGURATIONS``, each candidate on its own (``task.FunctionTask.pair``)."""
     out = []
     for _ in range(count):
         labels = rng.choice(CONFIGURATIONS)
-        statement, a, b, _ = rng.choice(problems).pair(rng, "code", labels, easy=easy)
+        statement, a, b, _ = rng.choice(problems).pair(rng, "code", labels)
         messages = build_verifier_prompt(statement, a, b, "code")
         out.append((prompt_text(tokenizer, messages), answer(list(labels)) + "<|im_end|>"))
     return out
@@ -141,8 +144,8 @@ def build(out: Path, settings: Settings = Settings()) -> Path:
         )
         train_problems = task.split_problems(settings.task_seed)["train"]
 
-        def examples(steps: int, answer, easy: bool = False) -> list[tuple[str, str]]:
-            return warm_start_examples(tokenizer, train_problems, steps * settings.batch_size, answer, rng, easy)
+        def examples(steps: int, answer) -> list[tuple[str, str]]:
+            return warm_start_examples(tokenizer, train_problems, steps * settings.batch_size, answer, rng)
 
         losses: dict[str, list[float]] = {}
 
@@ -154,13 +157,9 @@ def build(out: Path, settings: Settings = Settings()) -> Path:
                           f"(mean of the last 100 steps; {time.time() - started:.0f} s)", file=sys.stderr, flush=True)
             return report
 
-        if settings.easy_steps:
-            warm_start(model, tokenizer, examples(settings.easy_steps, right_answer, easy=True), settings.easy_steps,
-                       settings.seed, lr=settings.lr, batch_size=settings.batch_size, clip=1.0, weight_decay=0.0,
-                       progress=progress("right judgments, statement's program only", settings.easy_steps))
         warm_start(model, tokenizer, examples(settings.steps, right_answer), settings.steps, settings.seed,
                    lr=settings.lr, batch_size=settings.batch_size, cosine=True, clip=1.0, weight_decay=0.0,
-                   progress=progress("right judgments", settings.steps))
+                   prompt_weight=settings.prompt_weight, progress=progress("right judgments", settings.steps))
         final_loss = warm_start(
             model, tokenizer, examples(settings.calibrate_steps, lambda labels: calibrated_answer(labels, rng)),
             settings.calibrate_steps, settings.seed, lr=settings.calibrate_lr, batch_size=settings.batch_size, clip=1.0,
@@ -177,6 +176,9 @@ def build(out: Path, settings: Settings = Settings()) -> Path:
         if max(prompt_tokens) > PROMPT_TOKENS or answer_tokens > RESPONSE_TOKENS:
             raise ValueError(f"prompts of up to {max(prompt_tokens)} tokens (limit {PROMPT_TOKENS}), answers of "
                              f"{answer_tokens} (limit {RESPONSE_TOKENS}): raise the limits or the vocabulary size")
+        judge = judge_check(model, reloaded, staging / "data", settings.seed)
+        print(f"[learn warm start] the judge before any RL (validation problems, 1 sample at T=0.6): "
+              f"{json.dumps(judge)}", file=sys.stderr, flush=True)
         summary = {
             "settings": dataclasses.asdict(settings),
             "task": task_summary,
@@ -186,6 +188,7 @@ def build(out: Path, settings: Settings = Settings()) -> Path:
             # answer-token loss, mean of each stage's last 100 steps; judging at chance with the
             # format right costs ~ln(2)/9 = 0.077 in stage 1 (one bit over the ~9 answer tokens)
             "stage_losses": {stage: round(_recent(values), 4) for stage, values in losses.items()},
+            "judge": judge,
             "max_prompt_tokens": max(prompt_tokens),
             "prompt_length": PROMPT_TOKENS,
             "response_length": RESPONSE_TOKENS,
@@ -199,6 +202,24 @@ def build(out: Path, settings: Settings = Settings()) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out
+
+
+#: validation pairs per configuration group the build's judge check samples (both orders each)
+JUDGE_PAIRS = 100
+
+
+def judge_check(model, tokenizer, data: Path, seed: int) -> dict:
+    """The warm start as a judge, before any RL: pass@1 per pair configuration and the share of right
+    judgments per candidate kind, one sample per prompt at T = 0.6, top-p 0.95 (as evaluated), on the
+    first ``JUDGE_PAIRS`` pairs of each validation set."""
+    from recipe.corpo.cpu_tasks.learn import evaluation  # evaluation imports this module
+
+    files = {group: str(data / f"{split}.parquet") for group, split in evaluation.GROUPS.items()}
+    samples = evaluation.sample_correct(model, tokenizer, evaluation.load_rows(tokenizer, files, JUDGE_PAIRS), 1,
+                                        seed, RESPONSE_TOKENS)
+    return {"pass1": {row: round(v["pass1"], 3) for row, v in evaluation.summarise(samples, 1, ()).items()},
+            "kind_accuracy": {group: {k: round(v, 3) for k, v in evaluation.kind_accuracy(samples, 1, group).items()}
+                              for group in files}}
 
 
 def _recent(values: list[float], n: int = 100) -> float:
