@@ -11,7 +11,7 @@
 #   results.json  the contract of issue 18
 #   runs/<reward>-<estimator>-s<seed>/{run.json,checkpoint/}   verl/<estimator>/ (verl's runs)
 #
-#   bash scripts/learn_cpu.sh                  # everything (last run: 43 min on 2 shared, loaded cores; docs/learn_cpu.md)
+#   bash scripts/learn_cpu.sh                  # everything (last run: 36 min on the idle 2-core machine, empty cache; docs/learn_cpu.md)
 #   SMOKE=1 OUT_DIR=/tmp/x bash scripts/learn_cpu.sh   # the same code path in ~2 min (tiny warm start)
 #
 # Environment: OUT_DIR [outputs/learn_cpu], SEEDS ["0 1 2 3 4"], ESTIMATORS ["grpo corpo_static corpo"],

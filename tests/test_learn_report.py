@@ -59,3 +59,23 @@ def test_the_failed_positive_share_weighs_steps_by_their_failures():
              {"train_success": 0.6, "corpo/failed_count": 10.0, "corpo/failed_pos_adv_frac": 0.9}]
     assert report.failed_positive_while_failing(steps) == pytest.approx((9 + 5) / 100)
     assert math.isnan(report.failed_positive_while_failing(steps[2:]))
+
+
+def test_accuracy_per_candidate_kind_counts_each_judgment_once():
+    from recipe.corpo.cpu_tasks.learn.evaluation import kind_accuracy
+    n = 4  # samples per prompt; kind_right: right judgments of that kind's candidates over the n samples
+    samples = [{"row": "in_domain/first_correct", "kind_right": {"correct": 4, "name": 1}},
+               {"row": "ood_code/both_correct", "kind_right": {"correct": 6}},  # two correct candidates: 2n judgments
+               {"row": "ood_code/both_incorrect", "kind_right": {"name": 2, "swap": 0}}]
+    assert kind_accuracy(samples, n) == {"correct": pytest.approx(10 / 12), "name": pytest.approx(3 / 8), "swap": 0.0}
+    assert kind_accuracy(samples, n, "in_domain") == {"correct": 1.0, "name": 0.25}
+    assert kind_accuracy(samples, n, "ood_code") == {"correct": pytest.approx(6 / 8), "name": 0.5, "swap": 0.0}
+
+
+def test_a_run_settles_at_the_end_of_its_first_window_of_right_judgments():
+    steps = [{"step": i, "kind_acc/correct": 1.0 if i >= 8 else 0.6, "kind_acc/name": 0.97 if i >= 6 else 0.5}
+             for i in range(1, 31)]
+    assert report.settle_step(steps) == 12  # steps 8-12: both kinds above 95% on average
+    steps[13]["kind_acc/name"] = math.nan  # a batch without a crash: skipped, not counted as wrong
+    assert report.settle_step(steps) == 12
+    assert math.isnan(report.settle_step([{**s, "kind_acc/name": 0.9} for s in steps]))

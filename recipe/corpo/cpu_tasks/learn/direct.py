@@ -1,7 +1,7 @@
 """One RL run in one process, without Ray: every algorithmic piece the one users run.
 
-verl's trainer costs ~3 s per step and ~50 s to start on this 2-core machine (docs/learn_cpu.md),
-so 30 runs of 100 steps cannot go through it within an hour. This loop drives the update itself,
+verl's trainer costs ~7 s per step of this task on this 2-core machine (docs/learn_cpu.md), so 30
+runs of 100 steps cannot go through it within an hour. This loop drives the update itself,
 but each piece that decides what is learned is the real one:
 
 - rewards: ``corpo_advantage.reward.compute_score`` (or the binary control, ``rewards``);

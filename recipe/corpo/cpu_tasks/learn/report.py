@@ -48,7 +48,7 @@ TEMPLATE = Path(__file__).with_name("predictions.md")
 MECHANISM_KEYS = ("train_success", "reward_mean", "corpo/failed_pos_adv_frac", "corpo/grpo_failed_pos_adv_frac",
                   "corpo/r_count", "corpo/correctness_mode_frac", "corpo/equal_reward_group_frac",
                   "level/correct", "level/one_wrong", "level/two_wrong", "level/format",
-                  "kind_acc/correct", "kind_acc/constant", "kind_acc/operator", "kind_acc/swap",
+                  "kind_acc/correct", "kind_acc/constant", "kind_acc/operator", "kind_acc/swap", "kind_acc/name",
                   "position_bias", "abs(position_bias)", "one_above_5")
 
 
@@ -135,6 +135,39 @@ def predictions(runs: dict, diffs: list[dict], seeds: list[int]) -> list[dict]:
                 "verdict": verdict, "evidence": {
                     "static_minus_grpo_ood": _interval(ood[0]), "corpo_minus_grpo_ood": _interval(ood[1]),
                     "corpo_minus_static_in_domain": _interval(within)}})
+    return out
+
+
+#: a run has settled when, over ``SETTLE_WINDOW`` steps, each of these kinds' batch accuracy averages above ``SETTLE_ACCURACY``
+SETTLE_KINDS = ("kind_acc/correct", "kind_acc/name")
+SETTLE_WINDOW = 5
+SETTLE_ACCURACY = 0.95
+
+
+def settle_step(steps: list[dict]) -> float:
+    """The first step ending a ``SETTLE_WINDOW``-step window in which the batches judged correct
+    candidates and crashes right more than ``SETTLE_ACCURACY`` of the time on average (NaN if never):
+    when the policy reached what a judge blind to wrong answers can learn. Exploratory, not
+    pre-registered."""
+    for end in range(SETTLE_WINDOW, len(steps) + 1):
+        window = steps[end - SETTLE_WINDOW:end]
+        if all(_finite_mean(st.get(key) for st in window) > SETTLE_ACCURACY for key in SETTLE_KINDS):
+            return float(window[-1]["step"])
+    return math.nan
+
+
+def settling(runs: dict, rewards: list[str], seeds: list[int]) -> list[dict]:
+    """Per reward and comparison, the paired difference of ``settle_step`` over seeds (mean and 95%
+    bootstrap interval over seeds), with each estimator's per-seed steps."""
+    out = []
+    for reward in rewards:
+        for a, b in COMPARISONS:
+            if (reward, a) not in runs or (reward, b) not in runs:
+                continue
+            per_seed = {e: [settle_step(runs[(reward, e)][s]["steps"]) for s in seeds] for e in (a, b)}
+            mean, low, high = stats.seed_bootstrap(np.array(per_seed[a]) - np.array(per_seed[b]))
+            out.append({"reward": reward, "a": a, "b": b, "mean": mean, "ci_low": low, "ci_high": high,
+                        "steps": per_seed})
     return out
 
 
@@ -318,6 +351,7 @@ def write(out: Path, wall_s: float, verl_dir: Path | None = None) -> dict:
     diffs = [d for reward in rewards for d in differences(runs, reward, seeds, n)]
     preds = predictions(runs, diffs, seeds) if "ordinal" in rewards and len(estimators) == 3 else []
     mech = mechanism(runs, seeds)
+    settled = settling(runs, rewards, seeds)
     verl = verl_curves(verl_dir)
     results = {
         "wall_s": wall_s, "trainer": "direct", "temperature": TEMPERATURE, "top_p": TOP_P,
@@ -332,7 +366,7 @@ def write(out: Path, wall_s: float, verl_dir: Path | None = None) -> dict:
                  for r in rewards for e in estimators for s in seeds],
         "differences": [{k: d[k] for k in ("reward", "row", "a", "b", "mean", "ci_low", "ci_high", "p", "p_holm", "words")}
                         for d in diffs],
-        "predictions": preds, "mechanism": mech, "verl_runs": verl, "options": options,
+        "predictions": preds, "mechanism": mech, "settling": settled, "verl_runs": verl, "options": options,
     }
     (out / "results.json").write_text(json.dumps(results, indent=1, allow_nan=True))
     plots = plot(runs, seeds, estimators, rewards, out, verl)
@@ -351,6 +385,14 @@ def write(out: Path, wall_s: float, verl_dir: Path | None = None) -> dict:
                   judge_table(runs, warm, reward, estimators, seeds, n), "",
                   f"### Paired differences ({reward}), points", "", difference_table(diffs, reward), "",
                   f"### Mechanism ({reward})", "", mechanism_table(mech, reward, estimators)]
+    lines += ["", "## When the runs settled (exploratory, not pre-registered)", "",
+              f"Step at which a run's batches first judged correct candidates and crashes right more than "
+              f"{100 * SETTLE_ACCURACY:.0f}% of the time over {SETTLE_WINDOW} steps (`settle_step`); paired differences "
+              f"over seeds, 95% bootstrap interval (5 seeds: too narrow, see stats.py).", "",
+              "| reward | difference | steps per seed (a; b) | mean (steps) | 95% CI |", "|---|---|---|---|---|"]
+    for d in settled:
+        lines.append(f"| {d['reward']} | {NAMES[d['a']]} - {NAMES[d['b']]} | {d['steps'][d['a']]}; {d['steps'][d['b']]} | "
+                     f"{d['mean']:+.1f} | [{d['ci_low']:+.1f}, {d['ci_high']:+.1f}] |")
     direct_step = np.median([r["train_s"] / options["steps"] for by_seed in runs.values() for r in by_seed.values()])
     lines += ["", "## Cost", "", f"Direct loop: median {direct_step:.2f} s per training step per run (one thread, "
               f"validation included, {experiment.get('workers', 2)} runs at a time)."]
