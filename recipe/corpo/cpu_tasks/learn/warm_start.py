@@ -19,8 +19,9 @@ settings, is rebuilt::
 
   1. ``steps`` steps (cosine) with right, confident judgments (``\boxed{9, 1}`` for a correct A and
      an incorrect B), learning the prompts' tokens as well (``prompt_weight`` times their loss
-     beside the answers'; without it the model sat at chance for 750 steps, with it it caught
-     crashes within 200, docs/learn_cpu.md);
+     beside the answers'; in the development probes, docs/learn_cpu.md, the answers' loss alone
+     left the model at chance for 750 steps on the task's first version, and with both it caught
+     this version's crashes within 200 steps);
   2. ``calibrate_steps`` steps at a low learning rate from a *calibrated* teacher
      (``calibrated_answer``): each score drawn on its own with P(correct | v) = v / 10.
 
