@@ -16,7 +16,8 @@ import pytest
 import torch
 
 from recipe.corpo.cpu_tasks.learn import direct, policy, task
-from recipe.corpo.cpu_tasks.learn.warm_start import SPLIT_PATTERN, prompt_text
+from recipe.corpo.cpu_tasks.learn.policy import prompt_text
+from recipe.corpo.cpu_tasks.learn.warm_start import SPLIT_PATTERN
 from recipe.corpo.cpu_tasks.tiny_default import build_model, build_tokenizer
 from data_prep.formats.verl_rows import build_verifier_prompt
 

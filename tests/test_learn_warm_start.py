@@ -13,8 +13,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from corpo_advantage.reward import compute_score
 from recipe.corpo.cpu_tasks.learn import task
 from recipe.corpo.cpu_tasks.learn.evaluation import ROWS
+from recipe.corpo.cpu_tasks.learn.policy import prompt_text
 from recipe.corpo.cpu_tasks.learn.warm_start import (
-    COMPLETE_MARKER, PROMPT_TOKENS, RESPONSE_TOKENS, Settings, calibrated_answer, ensure, prompt_text, right_answer,
+    COMPLETE_MARKER, PROMPT_TOKENS, RESPONSE_TOKENS, Settings, calibrated_answer, ensure, right_answer,
 )
 
 SMALL = Settings(steps=2, calibrate_steps=1, batch_size=4, hidden=32, layers=1, heads=1)

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from recipe.corpo.cpu_tasks.learn import policy, rewards
-from recipe.corpo.cpu_tasks.learn.warm_start import prompt_text
+from recipe.corpo.cpu_tasks.learn.policy import prompt_text
 from recipe.corpo.reports.pass_at_k import pass_at_k
 
 TEMPERATURE = 0.6

@@ -23,6 +23,11 @@ class Encoded:
     mask: torch.Tensor
 
 
+def prompt_text(tokenizer, messages) -> str:
+    """The text a chat model is given for ``messages``: its chat template, with the assistant's turn opened."""
+    return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+
+
 def encode_prompts(tokenizer, texts: list[str]) -> Encoded:
     """Token ids of the prompt texts, left-padded with the tokenizer's pad token."""
     rows = [tokenizer(text, add_special_tokens=False).input_ids for text in texts]

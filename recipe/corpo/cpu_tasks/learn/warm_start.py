@@ -53,7 +53,8 @@ import pandas as pd
 from transformers import AutoTokenizer, GenerationConfig
 
 from data_prep.formats.verl_rows import build_verifier_prompt
-from recipe.corpo.cpu_tasks.learn import task
+from recipe.corpo.cpu_tasks.learn import evaluation, task
+from recipe.corpo.cpu_tasks.learn.policy import prompt_text
 from recipe.corpo.cpu_tasks.tiny_default import build_model, build_tokenizer, warm_start
 
 COMPLETE_MARKER = "warm_start.json"
@@ -120,10 +121,6 @@ def warm_start_examples(tokenizer, problems: list, count: int, answer, rng: rand
         messages = build_verifier_prompt(statement, a, b, "code")
         out.append((prompt_text(tokenizer, messages), answer(list(labels)) + "<|im_end|>"))
     return out
-
-
-def prompt_text(tokenizer, messages) -> str:
-    return tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
 
 
 def build(out: Path, settings: Settings = Settings()) -> Path:
@@ -213,8 +210,6 @@ def judge_check(model, tokenizer, data: Path, seed: int) -> dict:
     """The warm start as a judge, before any RL: pass@1 per pair configuration and the share of right
     judgments per candidate kind, one sample per prompt at T = 0.6, top-p 0.95 (as evaluated), on the
     first ``JUDGE_PAIRS`` pairs of each validation set."""
-    from recipe.corpo.cpu_tasks.learn import evaluation  # evaluation imports this module
-
     files = {group: str(data / f"{split}.parquet") for group, split in evaluation.GROUPS.items()}
     samples = evaluation.sample_correct(model, tokenizer, evaluation.load_rows(tokenizer, files, JUDGE_PAIRS), 1,
                                         seed, RESPONSE_TOKENS)
