@@ -150,11 +150,6 @@ def edits_by_kind(formula) -> list[tuple]:
     return out
 
 
-def edits(formula) -> list:
-    """Formulas one edit away: another constant, another operator, or two leaves swapped."""
-    return [edited for edited, _ in edits_by_kind(formula)]
-
-
 def _subtree(formula, path: tuple):
     for step in path:
         formula = formula[step]
@@ -246,8 +241,12 @@ def problems() -> list[FunctionTask]:
         values: formulas for values, formulas in by_signature.items()
         if len(set(values)) > 1 and len(formulas) > 1
     }
+
     def wrong(edited, kind: str, values: tuple) -> bool:  # a crash, or another kept function
-        return kind == "name" or (signature(edited) != values and signature(edited) in kept)
+        if kind == "name":
+            return True
+        edited_values = signature(edited)
+        return edited_values != values and edited_values in kept
 
     out = []
     for values, formulas in kept.items():
