@@ -105,8 +105,8 @@ def kind_accuracy(samples: list[dict], n: int, group: str | None = None) -> dict
     for s in samples:
         if group is not None and s["row"].split("/")[0] != group:
             continue
+        judgments = 2 * n if len(s["kind_right"]) == 1 else n  # both candidates of one kind: 2 judgments a sample
         for kind, count in s["kind_right"].items():
-            times = 2 if len(s["kind_right"]) == 1 else 1  # both candidates of that kind: 2 judgments a sample
             right[kind] = right.get(kind, 0.0) + count
-            seen[kind] = seen.get(kind, 0) + n * times
+            seen[kind] = seen.get(kind, 0) + judgments
     return {kind: right[kind] / seen[kind] for kind in sorted(seen)}

@@ -204,13 +204,12 @@ def judge_table(runs: dict, warm: dict, reward: str, estimators: list[str], seed
              "|---|---|---|" + "---|" * len(estimators)]
     for group in GROUP_ROWS:
         base = kind_accuracy(warm["samples"], n, group)
+        final = {e: [kind_accuracy(runs[(reward, e)][s]["samples"], n, group) for s in seeds] for e in estimators}
         for kind in kinds:
             if kind not in base:
                 continue
             cells = [group, kind, _pct(base[kind])]
-            for e in estimators:
-                cells.append(_pct(_finite_mean(kind_accuracy(runs[(reward, e)][s]["samples"], n, group).get(kind, math.nan)
-                                               for s in seeds)))
+            cells += [_pct(_finite_mean(accuracy.get(kind, math.nan) for accuracy in final[e])) for e in estimators]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
